@@ -1,0 +1,62 @@
+"""The exceptions searchkit raises. Catch `SearchkitError` to catch them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SearchkitError(Exception):
+    """Base class of every error searchkit raises on purpose."""
+
+
+class IndexNotFoundError(SearchkitError):
+    """No searchkit index exists at the given path."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        super().__init__(
+            f"no searchkit index at {self.path}; build one with "
+            f"`searchkit index POSTS_FOLDER --index {self.path}`"
+        )
+
+
+class IndexExistsError(SearchkitError):
+    """`Index.create` was asked to create an index where one already exists."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        super().__init__(f"an index already exists at {self.path}; open it or rebuild it")
+
+
+class IncompatibleIndexError(SearchkitError):
+    """The index was built by an analyzer or format this version cannot read."""
+
+    def __init__(self, path: Path | str, why: str):
+        self.path = Path(path)
+        super().__init__(
+            f"the index at {self.path} is incompatible with this searchkit ({why}); "
+            f"rebuild it with `searchkit rebuild --index {self.path}`"
+        )
+
+
+class IndexLockedError(SearchkitError):
+    """Another process is writing to the index."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        super().__init__(
+            f"another process is writing to the index at {self.path}; try again when it is done"
+        )
+
+
+class QueryError(SearchkitError):
+    """The query string cannot be understood."""
+
+
+class BadDocumentError(SearchkitError):
+    """A post cannot be read or parsed. `path` and `reason` say which and why."""
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
