@@ -1,0 +1,39 @@
+"""searchkit: Chinese full-text search for Jekyll news archives.
+
+>>> from searchkit import Index
+>>> with Index.open("index") as index:           # doctest: +SKIP
+...     for hit in index.search("缩表"):
+...         print(hit.title, hit.snippet)
+"""
+
+from .documents import Document, LoadProblem, load_posts
+from .errors import (
+    BadDocumentError,
+    IncompatibleIndexError,
+    IndexExistsError,
+    IndexLockedError,
+    IndexNotFoundError,
+    QueryError,
+    SearchkitError,
+)
+from .index import Index, UpdateReport
+from .results import Hit, SearchResults
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadDocumentError",
+    "Document",
+    "Hit",
+    "IncompatibleIndexError",
+    "Index",
+    "IndexExistsError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "LoadProblem",
+    "QueryError",
+    "SearchResults",
+    "SearchkitError",
+    "UpdateReport",
+    "load_posts",
+]

@@ -1,0 +1,228 @@
+"""Text analysis, shared by indexing, querying and highlighting.
+
+Two steps, applied identically to documents and queries:
+
+1. `normalize`: NFKC (full-width -> half-width), case folding, traditional -> simplified
+   (OpenCC `t2s`). The exact-recall promise ("a query finds every post whose normalized text
+   contains it") is defined in terms of this one function.
+2. `tokenize`: the normalized text cut into tokens with *sequential* positions: CJK runs by
+   jieba (finance dictionary included), runs of letters/digits as whole tokens. Separators
+   (punctuation, or whitespace next to CJK) leave a one-position gap, so adjacency in
+   positions means adjacency in the text.
+
+Why no CJK bigram postings: any contiguous CJK substring of a run is covered by consecutive
+jieba tokens (a suffix of one token, whole tokens, a prefix of another), so the query stage
+finds it from the word postings and the index vocabulary (see `query.py`). Measured on
+5,846 news articles, word postings alone index ~3x faster than words + bigrams in Whoosh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+ANALYZER_VERSION = 1
+
+# Han ideographs (URO, Ext. A, compatibility, Ext. B+), and the ideographic zero.
+CJK_CHARS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_RUN = f"[{CJK_CHARS}]+"
+# Letters and digits of any other script; decimals such as 2.5 stay one token.
+_WORD_RUN = rf"(?:[^\W_{CJK_CHARS}])+(?:[.,](?=\d)\d+)*"
+_RUNS = re.compile(rf"(?P<cjk>{_CJK_RUN})|(?P<word>{_WORD_RUN})")
+_CJK_ONLY = re.compile(rf"^{_CJK_RUN}$")
+_HAS_CJK = re.compile(f"[{CJK_CHARS}]")
+
+
+# --- normalization -------------------------------------------------------------------------
+
+
+class _CharFold(dict):
+    """`str.translate` table: NFKC + casefold per character, filled in on first sight."""
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        folded = unicodedata.normalize("NFKC", char).casefold()
+        self[codepoint] = folded
+        return folded
+
+
+_FOLD = _CharFold()
+_t2s = None
+
+
+def _opencc():
+    global _t2s
+    if _t2s is None:
+        import opencc
+
+        _t2s = opencc.OpenCC("t2s")
+    return _t2s
+
+
+def normalize(text: str) -> str:
+    """Return `text` normalized for matching: NFKC, case-folded, simplified Chinese.
+
+    >>> normalize("縮表 ＭＬＦ")
+    '缩表 mlf'
+    """
+    return normalize_with_offsets(text)[0]
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
+    """Normalize `text` and map it back: `offsets[i]` is the index in `text` of the character
+    that produced normalized character `i` (with a final entry `len(text)`).
+
+    `offsets` is None when the normalized text is aligned one-to-one with `text`
+    (the usual case), so callers can use positions as they are.
+    """
+    folded = text.translate(_FOLD)
+    if len(folded) != len(text):
+        offsets = [i for i, char in enumerate(text) for _ in _FOLD[ord(char)]]
+        offsets.append(len(text))
+    else:
+        offsets = None
+    if not _HAS_CJK.search(folded):
+        return folded, offsets
+    simplified = _opencc().convert(folded)
+    if len(simplified) != len(folded):
+        # OpenCC replaced a phrase by one of another length: convert char by char instead,
+        # which keeps the alignment (and is what every text of that kind gets).
+        simplified = "".join(_simplified_char(c) for c in folded)
+    return simplified, offsets
+
+
+def _simplified_char(char: str) -> str:
+    converted = _opencc().convert(char)
+    return converted if len(converted) == 1 else char
+
+
+def is_cjk(text: str) -> bool:
+    """True when `text` is one or more Han characters and nothing else."""
+    return bool(_CJK_ONLY.match(text))
+
+
+# --- tokens --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token of normalized text: its text, sequential position and character span."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+    cjk: bool
+
+
+def _read_dictionary(text: str) -> list[tuple[str, int | None]]:
+    words = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        words.append((parts[0], freq))
+    return words
+
+
+def finance_dictionary() -> str:
+    """The finance dictionary shipped with searchkit (jieba user-dictionary format)."""
+    return resources.files("searchkit").joinpath("data/finance_dict.txt").read_text("utf-8")
+
+
+class Analyzer:
+    """Normalization + tokenization with one jieba dictionary.
+
+    `userdict` is the text of an extra jieba user dictionary (one word a line, optionally
+    followed by a frequency). The analyzer's `fingerprint` changes whenever anything that
+    affects tokens changes; the index records it and refuses a mismatching analyzer.
+    """
+
+    def __init__(self, userdict: str | None = None):
+        self.userdict = userdict or ""
+        self._jieba = None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        import jieba
+
+        digest = hashlib.sha256()
+        for part in (str(ANALYZER_VERSION), jieba.__version__, finance_dictionary(),
+                     self.userdict):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()[:16]
+
+    def load(self) -> None:
+        """Load jieba's dictionary now (it costs ~0.5 s; otherwise it loads on first use)."""
+        self.jieba  # noqa: B018
+
+    @property
+    def jieba(self):
+        """The jieba tokenizer, loaded on first use."""
+        if self._jieba is None:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            for source in (finance_dictionary(), self.userdict):
+                for word, freq in _read_dictionary(source):
+                    tokenizer.add_word(normalize(word), freq)
+            self._jieba = tokenizer
+        return self._jieba
+
+    def tokenize(self, normalized: str) -> Iterator[Token]:
+        """Yield the tokens of already-normalized text, positions counting from 0."""
+        pos = 0
+        last_end = 0
+        last_word = False
+        cut = self.jieba.cut
+        for match in _RUNS.finditer(normalized):
+            start = match.start()
+            is_word = match.lastgroup == "word"
+            if start > last_end and pos:
+                gap = normalized[last_end:start]
+                if not (is_word and last_word and gap.isspace()):
+                    pos += 1  # a separator: the tokens around it are not adjacent
+            if is_word:
+                yield Token(match.group(), pos, start, match.end(), False)
+                pos += 1
+            else:
+                offset = start
+                for piece in cut(match.group(), HMM=True):
+                    end = offset + len(piece)
+                    yield Token(piece, pos, offset, end, True)
+                    pos += 1
+                    offset = end
+            last_end = match.end()
+            last_word = is_word
+
+    def words(self, normalized: str) -> list[str]:
+        """The token texts of already-normalized text, in order."""
+        return [token.text for token in self.tokenize(normalized)]
+
+    def postings(self, text: str) -> tuple[dict[str, list[int]], int]:
+        """Analyze raw `text` for indexing: ({word: [positions]}, number of tokens)."""
+        positions: dict[str, list[int]] = {}
+        count = 0
+        for token in self.tokenize(normalize(text)):
+            positions.setdefault(token.text, []).append(token.pos)
+            count += 1
+        return positions, count
+
+
+def load_userdict(path: Path | str | None) -> str | None:
+    """Read a jieba user dictionary file; None stays None."""
+    if path is None:
+        return None
+    return Path(path).read_text("utf-8")

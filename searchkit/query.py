@@ -1,0 +1,334 @@
+"""The query language -> Whoosh queries, in two tiers: exact hits, then relaxed best-match.
+
+Syntax: whitespace-separated terms are ANDed; `"quoted phrase"`; `a OR b` (binds tighter
+than the implicit AND); `-term` / `NOT term`; `title:`, `body:`, `tag:`, `category:` and
+`date:2022-06` / `date:2022-06-01..2022-06-30` (either end may be left out).
+
+Every text term matches exactly the documents whose normalized title or body contains it
+(see `matching.Contains`). A natural-language query (a question, a long phrase, three or
+more terms) that finds fewer exact hits than asked for is topped up with best-match hits on
+its words; those rank below every exact hit and are flagged `exact=False`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from whoosh import query as wq
+from whoosh.query.spans import SpanNear
+
+from .analysis import CJK_CHARS, Analyzer, normalize
+from .errors import QueryError
+from .matching import Contains, make_plan
+from .schema import BODY, TITLE
+from .vocabulary import Vocabulary
+
+TITLE_BOOST = 2.5
+PROXIMITY_SLOP = 8
+MAX_QUERY_LENGTH = 2000
+LOCAL_TZ = timezone(timedelta(hours=8))
+
+FIELD_ALIASES = {
+    "title": "title",
+    "body": "body",
+    "tag": "tags",
+    "tags": "tags",
+    "category": "categories",
+    "categories": "categories",
+    "date": "date",
+}
+
+# Question and function words: they carry no topic, so relaxed search ignores them.
+STOP_WORDS = frozenset(
+    normalize(w)
+    for w in """什么 什麼 哪 哪个 哪些 哪里 哪儿 哪一 哪一个 哪一年 哪年 哪位 哪种 谁 多少 几 几个
+    怎么 怎样 怎么样 如何 为什么 为何 何 何时 何地 何种 是否 吗 呢 吧 啊 的 地 得 了 着 过 是
+    在 和 与 及 或 被 把 将 对 从 到 由 为 以 于 也 都 就 而 并 等 之 其 该 这 那 这个 那个 一个
+    有 有没有 没有 会 能 可以 多 多久 多长 多大 呢 所 上 中 下 又 还 即 则 曾 年 月 日""".split()
+)
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<empty>-?[A-Za-z]+):(?=\s|$)|(?P<neg>-(?=\S))?(?:(?P<field>[A-Za-z]+):(?=\S|$))?'
+    r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^”]*)”|(?P<bad>["“][^"”]*$)|(?P<word>[^\s"“]+)))'
+)
+_EDGE_SEPARATORS = re.compile(rf"^[^\w{CJK_CHARS}]+|[^\w{CJK_CHARS}]+$")
+
+
+@dataclass
+class Clause:
+    """One term of a query: `field` None means title or body."""
+
+    text: str
+    field: str | None = None
+    phrase: bool = False
+    negated: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    """AND of OR-groups of clauses."""
+
+    groups: list[list[Clause]] = field(default_factory=list)
+    has_operators: bool = False
+
+    @property
+    def clauses(self) -> list[Clause]:
+        return [c for group in self.groups for c in group]
+
+    def text_terms(self) -> list[str]:
+        """The normalized texts of the positive title/body clauses (for highlighting)."""
+        return [c.text for c in self.clauses
+                if not c.negated and c.field in (None, TITLE, BODY) and c.text]
+
+
+def parse(query_string: str) -> ParsedQuery:
+    """Parse a query string. Raises `QueryError` with a message for people."""
+    if not isinstance(query_string, str):
+        raise QueryError("the query must be a string")
+    if len(query_string) > MAX_QUERY_LENGTH:
+        raise QueryError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
+    if "\0" in query_string:
+        query_string = query_string.replace("\0", " ")
+    parsed = ParsedQuery()
+    group: list[Clause] = []
+    pending_or = False
+    negate_next = False
+    pos = 0
+    while pos < len(query_string):
+        match = _TOKEN.match(query_string, pos)
+        if not match or match.end() == pos:
+            break
+        pos = match.end()
+        if match.group("empty") is not None:
+            name = match.group("empty").lstrip("-").lower()
+            if name in FIELD_ALIASES:
+                raise QueryError(f"{name}: needs a value, e.g. {name}:2022-06" if name == "date"
+                                 else f"{name}: needs a value")
+            raise QueryError(f"{name}: is not a field; the fields are title, body, tag, "
+                             "category and date")
+        if match.group("bad") is not None:
+            raise QueryError('unbalanced quote: a phrase "..." needs a closing quote')
+        word = match.group("word")
+        fieldname = match.group("field")
+        if word in ("OR", "AND", "NOT") and not fieldname and not match.group("neg"):
+            if word == "OR":
+                if not group or pending_or or negate_next:
+                    raise QueryError("OR needs a term on each side")
+                pending_or = True
+            elif word == "NOT":
+                if negate_next:
+                    raise QueryError("NOT needs a term after it")
+                negate_next = True
+            parsed.has_operators = True
+            continue
+        clause = _clause(match, fieldname, negate_next)
+        negate_next = False
+        if clause is None:
+            continue
+        parsed.has_operators |= clause.negated or clause.phrase or clause.field is not None
+        if pending_or:
+            if clause.negated or group[-1].negated:
+                raise QueryError("an excluded term (-term, NOT term) cannot be part of OR")
+            group.append(clause)
+            pending_or = False
+        else:
+            if group:
+                parsed.groups.append(group)
+            group = [clause]
+    if pending_or:
+        raise QueryError("OR needs a term on each side")
+    if negate_next:
+        raise QueryError("NOT needs a term after it")
+    if group:
+        parsed.groups.append(group)
+    if not parsed.groups:
+        raise QueryError("the query has nothing to search for")
+    return parsed
+
+
+def _clause(match: re.Match, fieldname: str | None, negate: bool) -> Clause | None:
+    raw = match.group("word")
+    phrase = raw is None
+    if phrase:
+        raw = match.group("dq") if match.group("dq") is not None else match.group("cq")
+    negated = negate or bool(match.group("neg"))
+    if fieldname is not None:
+        key = fieldname.lower()
+        if key not in FIELD_ALIASES:
+            # Not a field we know: take the whole thing as text ("http://..." or "a:b").
+            raw = f"{fieldname}:{raw}"
+            fieldname = None
+        else:
+            fieldname = FIELD_ALIASES[key]
+            if not raw.strip():
+                raise QueryError(f"{key}: needs a value, e.g. {key}:2022-06" if key == "date"
+                                 else f"{key}: needs a value")
+    if fieldname in ("tags", "categories"):
+        return Clause(raw.strip().lower(), fieldname, phrase, negated)
+    if fieldname == "date":
+        return Clause(raw.strip(), fieldname, phrase, negated)
+    text = _EDGE_SEPARATORS.sub("", normalize(raw))
+    if not text:
+        if phrase:
+            raise QueryError("the phrase has nothing to search for")
+        return None
+    return Clause(text, fieldname, phrase, negated)
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def parse_date_range(value: str) -> tuple[datetime | None, datetime | None]:
+    """`2022`, `2022-06`, `2022-06-07` or `A..B` -> [start, end) in UTC (naive, as indexed).
+
+    Calendar dates are read in UTC+08:00, the archive's default zone.
+    """
+    if ".." in value:
+        low, _, high = value.partition("..")
+        start = _date_bounds(low)[0] if low.strip() else None
+        end = _date_bounds(high)[1] if high.strip() else None
+        if start is None and end is None:
+            raise QueryError(f"bad date range {value!r}: give at least one end, e.g. 2022-06..")
+        return start, end
+    return _date_bounds(value)
+
+
+def _date_bounds(value: str) -> tuple[datetime, datetime]:
+    value = value.strip()
+    try:
+        parts = [int(p) for p in value.split("-")]
+        if len(parts) == 1:
+            start, end = datetime(parts[0], 1, 1), datetime(parts[0] + 1, 1, 1)
+        elif len(parts) == 2:
+            start = datetime(parts[0], parts[1], 1)
+            end = datetime(parts[0] + (parts[1] == 12), parts[1] % 12 + 1, 1)
+        elif len(parts) == 3:
+            start = datetime(parts[0], parts[1], parts[2])
+            end = start + timedelta(days=1)
+        else:
+            raise ValueError(value)
+    except (ValueError, OverflowError):
+        raise QueryError(
+            f"bad date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD, or a range A..B"
+        ) from None
+    return _to_index_time(start), _to_index_time(end)
+
+
+def _to_index_time(moment: datetime | date) -> datetime:
+    """A date or datetime -> naive UTC, the way the index stores dates."""
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LOCAL_TZ)
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if moment.year < 2 else datetime.max
+
+
+def _date_query(value: str) -> wq.Query:
+    start, end = parse_date_range(value)
+    return wq.DateRange("date", start, end, endexcl=True)
+
+
+def coerce_date(value: str | date | datetime | None, end: bool) -> datetime | None:
+    """A `since`/`until` argument -> naive UTC bound (`until` includes its whole day)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        bounds = _date_bounds(value)
+        return bounds[1] if end else bounds[0]
+    if isinstance(value, datetime):
+        return _to_index_time(value)
+    moment = _to_index_time(value)
+    return moment + timedelta(days=1) if end else moment
+
+
+# --- building Whoosh queries ---------------------------------------------------------------
+
+
+@dataclass
+class QueryPlan:
+    """The Whoosh queries for one parsed query."""
+
+    exact: wq.Query
+    relaxed: wq.Query | None
+    terms: list[str]
+    relaxed_terms: list[str]
+
+
+def text_query(text: str, vocab: Vocabulary, fieldname: str | None = None) -> wq.Query:
+    """The exact query for one normalized text in title and body (or in one field)."""
+    plan = make_plan(text, vocab)
+    if fieldname is not None:
+        return Contains(fieldname, plan)
+    return wq.Or([Contains(TITLE, plan, boost=TITLE_BOOST), Contains(BODY, plan)])
+
+
+def _clause_query(clause: Clause, vocab: Vocabulary) -> wq.Query:
+    if clause.field == "date":
+        return _date_query(clause.text)
+    if clause.field in ("tags", "categories"):
+        return wq.Term(clause.field, clause.text)
+    return text_query(clause.text, vocab, clause.field)
+
+
+def build(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None,
+          exact_only: bool) -> QueryPlan:
+    """Turn a parsed query into exact (and, for natural language, relaxed) Whoosh queries."""
+    required = []
+    excluded = []
+    for group in parsed.groups:
+        if group[0].negated:
+            excluded.append(_clause_query(group[0], vocab))
+        else:
+            parts = [_clause_query(c, vocab) for c in group]
+            required.append(parts[0] if len(parts) == 1 else wq.Or(parts))
+    positive = wq.And(required) if len(required) > 1 else (required[0] if required else wq.Every())
+    proximity = _proximity(parsed, vocab)
+    if proximity is not None:
+        positive = wq.AndMaybe(positive, proximity)
+    exact = wq.AndNot(positive, wq.Or(excluded)) if excluded else positive
+    relaxed, relaxed_terms = None, []
+    if not exact_only and analyzer is not None and is_natural_language(parsed):
+        relaxed_terms = relaxed_words(parsed, vocab, analyzer)
+        if relaxed_terms:
+            relaxed = wq.Or([q for w in relaxed_terms for q in (
+                wq.Term(TITLE, w, boost=TITLE_BOOST), wq.Term(BODY, w))])
+            if excluded:
+                relaxed = wq.AndNot(relaxed, wq.Or(excluded))
+    return QueryPlan(exact, relaxed, parsed.text_terms(), relaxed_terms)
+
+
+def _proximity(parsed: ParsedQuery, vocab: Vocabulary) -> wq.Query | None:
+    """Documents where consecutive terms stand close together in the body score more."""
+    texts = [g[0].text for g in parsed.groups
+             if len(g) == 1 and not g[0].negated and g[0].field is None]
+    if len(texts) < 2:
+        return None
+    near = [SpanNear(Contains(BODY, make_plan(a, vocab)), Contains(BODY, make_plan(b, vocab)),
+                     slop=PROXIMITY_SLOP, ordered=False)
+            for a, b in zip(texts, texts[1:], strict=False)]
+    return near[0] if len(near) == 1 else wq.Or(near)
+
+
+def is_natural_language(parsed: ParsedQuery) -> bool:
+    """A question or a long phrase, as opposed to keywords: it may be relaxed."""
+    if parsed.has_operators:
+        return False
+    texts = parsed.text_terms()
+    if len(texts) >= 3:
+        return True
+    return any(len(re.findall(f"[{CJK_CHARS}]", t)) >= 5 or len(t.split()) >= 3 for t in texts)
+
+
+def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) -> list[str]:
+    """The query's indexed words minus stop words, in order, without repeats."""
+    words = []
+    for text in parsed.text_terms():
+        for word in analyzer.words(text):
+            if word not in STOP_WORDS and word in vocab and word not in words:
+                words.append(word)
+    return words

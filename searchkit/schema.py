@@ -1,0 +1,100 @@
+"""The Whoosh schema, and turning an analyzed `Document` into the values Whoosh indexes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from whoosh import columns, fields, formats
+
+from .analysis import Analyzer
+from .documents import Document
+
+TITLE, BODY = "title", "body"
+TEXT_FIELDS = (TITLE, BODY)
+
+
+class WordField(fields.FieldType):
+    """A positional word field whose value arrives already analyzed.
+
+    Whoosh normally runs an analyzer per field and builds `Token` objects one by one; here
+    the analysis (normalization + jieba) runs in worker processes and `index()` receives
+    the finished postings: a list of `(term_bytes, frequency, weight, encoded_positions)`.
+    The stored value is the original text (passed as `_stored_<field>`).
+    """
+
+    def __init__(self, stored: bool = True):
+        super().__init__(formats.Positions(), analyzer=None, scorable=True, stored=stored)
+
+    def index(self, value, **kwargs):
+        return value
+
+    def to_bytes(self, value):
+        return value.encode("utf-8") if isinstance(value, str) else value
+
+    def from_bytes(self, bs):
+        return bs.decode("utf-8")
+
+
+def make_schema() -> fields.Schema:
+    """The schema of a searchkit index."""
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        path=fields.STORED(),
+        url=fields.STORED(),
+        title=WordField(),
+        body=WordField(),
+        # Naive UTC (Whoosh cannot index aware datetimes); undated posts sort as the oldest.
+        date=fields.DATETIME(sortable=columns.NumericColumn("q", default=0)),
+        date_iso=fields.STORED(),  # the date as written, with its UTC offset
+        categories=fields.KEYWORD(stored=True, commas=True, lowercase=True),
+        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True),
+        checksum=fields.STORED(),
+        mtime_ns=fields.STORED(),
+        size=fields.STORED(),
+    )
+
+
+_POSITIONS = formats.Positions()
+
+
+def encode_postings(positions: dict[str, list[int]]) -> list[tuple[bytes, int, float, bytes]]:
+    """Whoosh posting tuples for a {word: [positions]} map."""
+    encode = _POSITIONS.encode
+    return [
+        (word.encode("utf-8"), len(poslist), float(len(poslist)), encode(poslist))
+        for word, poslist in positions.items()
+    ]
+
+
+def document_fields(
+    doc: Document, analyzer: Analyzer, stat: tuple[int, int] | None = None
+) -> tuple[dict, set[str]]:
+    """The keyword arguments for `writer.update_document`, and the document's vocabulary."""
+    title_positions, _ = analyzer.postings(doc.title)
+    body_positions, _ = analyzer.postings(doc.body)
+    values = {
+        "id": doc.id,
+        "path": str(Path(doc.path).resolve()) if doc.path else None,
+        "url": doc.url,
+        "title": encode_postings(title_positions),
+        "_stored_title": doc.title,
+        "body": encode_postings(body_positions),
+        "_stored_body": doc.body,
+        "date": _utc(doc.date),
+        "date_iso": doc.date.isoformat() if doc.date else None,
+        "categories": ",".join(doc.categories) or None,
+        "_stored_categories": list(doc.categories),
+        "tags": ",".join(doc.tags) or None,
+        "_stored_tags": list(doc.tags),
+        "checksum": doc.checksum,
+        "mtime_ns": stat[0] if stat else None,
+        "size": stat[1] if stat else None,
+    }
+    return values, set(title_positions) | set(body_positions)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

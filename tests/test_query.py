@@ -1,0 +1,119 @@
+import pytest
+
+from searchkit import QueryError
+from searchkit.query import parse, parse_date_range
+
+
+def ids(results):
+    return [hit.id for hit in results]
+
+
+def test_cjk_terms_match_as_substrings(handmade_index):
+    assert sorted(ids(handmade_index.search("缩表"))) == ["a", "e"]
+    assert ids(handmade_index.search("逆回购")) == ["a"]
+    assert sorted(ids(handmade_index.search("回购"))) == ["a", "b", "c"]
+
+
+def test_a_match_across_jieba_words_is_found(handmade_index):
+    # 降息 / 预期: the query crosses the word boundary
+    assert ids(handmade_index.search("息预")) == ["d"]
+    assert ids(handmade_index.search("资")) == ["d", "c"] or sorted(
+        ids(handmade_index.search("资"))) == ["c", "d"]
+
+
+def test_unquoted_compound_is_not_split_into_words(handmade_index):
+    # the naive engine ANDs 北向 + 资金 and matches 北向交易资金 (post c)
+    assert ids(handmade_index.search("北向资金")) == ["d"]
+    assert ids(handmade_index.search('"北向资金"')) == ["d"]
+
+
+def test_traditional_and_fullwidth_queries(handmade_index):
+    assert sorted(ids(handmade_index.search("縮表"))) == ["a", "e"]
+    assert ids(handmade_index.search("ＭＬＦ")) == ["e"]
+    assert ids(handmade_index.search("mlf")) == ["e"]
+    assert ids(handmade_index.search("聯準會")) == ["e"]
+
+
+def test_latin_terms_match_whole_tokens(handmade_index):
+    assert ids(handmade_index.search("srf")) == ["c"]
+    assert ids(handmade_index.search("sr")) == []
+    assert ids(handmade_index.search('"federal reserve"')) == ["e"]
+    assert ids(handmade_index.search('"reserve federal"')) == []
+
+
+def test_whole_word_ranks_above_in_word(handmade_index):
+    results = handmade_index.search("回购")
+    assert results[-1].id == "a"  # a only says 逆回购
+
+
+def test_operators(handmade_index):
+    assert ids(handmade_index.search("缩表 -逆回购")) == ["e"]
+    assert ids(handmade_index.search("缩表 NOT 逆回购")) == ["e"]
+    assert sorted(ids(handmade_index.search("缩表 OR 回购"))) == ["a", "b", "c", "e"]
+    assert ids(handmade_index.search("缩表 隔夜")) == ["a"]
+    assert sorted(ids(handmade_index.search("title:回购"))) == ["b", "c"]
+    assert ids(handmade_index.search("body:缩表 title:美联储")) == ["a"]
+
+
+def test_field_filters(handmade_index):
+    assert ids(handmade_index.search("category:company 回购")) == ["b"]
+    assert ids(handmade_index.search("tag:资金")) == ["d"]
+    assert sorted(ids(handmade_index.search("date:2022-06"))) == ["a", "b"]
+    assert ids(handmade_index.search("date:2022-06-08..")) == ["b", "d"] or sorted(
+        ids(handmade_index.search("date:2022-06-08.."))) == ["b", "d"]
+    assert ids(handmade_index.search("回购", since="2022-06-08", until="2022-06-08")) == ["b"]
+    assert ids(handmade_index.search("回购", category="company")) == ["b"]
+    assert ids(handmade_index.search("缩表", tag="美联储")) == ["a"]
+
+
+def test_sort_by_date(handmade_index):
+    assert ids(handmade_index.search("回购 OR 缩表 OR 资金", sort="date")) == ["d", "b", "a", "c", "e"]
+
+
+def test_pagination(handmade_index):
+    everything = ids(handmade_index.search("回购 OR 缩表", limit=10))
+    page1 = ids(handmade_index.search("回购 OR 缩表", limit=2))
+    page2 = ids(handmade_index.search("回购 OR 缩表", limit=2, offset=2))
+    assert page1 + page2 == everything[:4]
+    assert handmade_index.search("回购 OR 缩表", limit=2).total == len(everything)
+
+
+def test_natural_language_query_is_relaxed_below_exact_hits(handmade_index):
+    results = handmade_index.search("美联储开始缩表隔夜")
+    assert results.exact_total == 0
+    assert results.total > 0 and results[0].id == "a"
+    assert all(not hit.exact for hit in results)
+    assert handmade_index.search("美联储开始缩表隔夜", exact_only=True).total == 0
+
+
+def test_short_keyword_is_not_relaxed(handmade_index):
+    assert handmade_index.search("缩紧").total == 0
+
+
+@pytest.mark.parametrize("bad", ['"北向资金', "OR", "缩表 OR", "NOT", "title:", "date:2022-13",
+                                 "date:abc", "date:..", "", "   ", "，。"])
+def test_malformed_queries_raise_query_error(handmade_index, bad):
+    with pytest.raises(QueryError):
+        handmade_index.search(bad)
+
+
+@pytest.mark.parametrize("odd", ["-", "a:b", "foo:缩表", "(缩表", "缩表)", "*", "回购*", "🙂",
+                                 "缩表\0降准", "x" * 1500, "回" * 1500, "OR 缩表", "-缩表"])
+def test_odd_queries_return_results_or_a_query_error(handmade_index, odd):
+    try:
+        handmade_index.search(odd)
+    except QueryError as error:
+        assert str(error)
+
+
+def test_parse_structure():
+    parsed = parse('缩表 OR 量化紧缩 "北向 资金" -降准 title:美联储')
+    assert [[c.text for c in g] for g in parsed.groups] == [
+        ["缩表", "量化紧缩"], ["北向 资金"], ["降准"], ["美联储"]]
+    assert parsed.groups[2][0].negated
+    assert parsed.groups[3][0].field == "title"
+
+
+def test_date_ranges_are_read_in_utc_plus_8():
+    start, end = parse_date_range("2022-06")
+    assert (start.isoformat(), end.isoformat()) == ("2022-05-31T16:00:00", "2022-06-30T16:00:00")
