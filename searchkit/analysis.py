@@ -156,8 +156,7 @@ class Analyzer:
         import jieba
 
         digest = hashlib.sha256()
-        for part in (str(ANALYZER_VERSION), jieba.__version__, finance_dictionary(),
-                     self.userdict):
+        for part in (str(ANALYZER_VERSION), jieba.__version__, finance_dictionary(), self.userdict):
             digest.update(part.encode("utf-8"))
             digest.update(b"\0")
         return digest.hexdigest()[:16]

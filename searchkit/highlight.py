@@ -54,8 +54,9 @@ def find_marks(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def make_snippet(title: str, body: str, terms: list[str],
-                 width: int = SNIPPET_WIDTH) -> tuple[str, list[tuple[int, int]]]:
+def make_snippet(
+    title: str, body: str, terms: list[str], width: int = SNIPPET_WIDTH
+) -> tuple[str, list[tuple[int, int]]]:
     """A short excerpt around the best match, and its marks.
 
     The excerpt comes from the body where the terms occur, else from the title, else it is

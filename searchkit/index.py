@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from whoosh import collectors
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 
+from . import documents
 from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer
-from . import documents
 from .documents import Document, LoadProblem
 from .errors import (
     IncompatibleIndexError,
@@ -108,12 +109,14 @@ class Index:
         path = Path(path)
         generation, meta = _read_current(path)
         if meta.get("format") != FORMAT_VERSION:
-            raise IncompatibleIndexError(path, f"index format {meta.get('format')!r}, "
-                                               f"expected {FORMAT_VERSION}")
+            raise IncompatibleIndexError(
+                path, f"index format {meta.get('format')!r}, expected {FORMAT_VERSION}"
+            )
         analyzer = Analyzer(meta.get("userdict"))
         if meta.get("analyzer") != analyzer.fingerprint:
-            raise IncompatibleIndexError(path, "it was built with a different analyzer or "
-                                               "dictionary")
+            raise IncompatibleIndexError(
+                path, "it was built with a different analyzer or dictionary"
+            )
         try:
             return cls(path, generation, meta)
         except (OSError, EOFError, AttributeError, ImportError, ValueError) as error:
@@ -201,28 +204,40 @@ class Index:
         plan = query_module.build(parsed, self.vocabulary(), self.analyzer, exact_only)
         filters = _filters(since, until, category, tag)
         wanted = offset + limit
-        sortedby = {"sortedby": "date", "reverse": True} if sort == "date" else {}
-        exact = searcher.search(plan.exact, limit=max(wanted, 1), filter=filters, **sortedby)
+        exact = _collect(searcher, plan.exact, wanted, filters, None, sort)
         exact_total = len(exact)
         picked = [(hit, True) for hit in exact[offset:wanted]]
         relaxed_total = 0
         if plan.relaxed is not None and exact_total < wanted:
-            relaxed = searcher.search(plan.relaxed, limit=max(wanted - exact_total, 1),
-                                      filter=filters, mask=exact.docs(), **sortedby)
+            relaxed = _collect(
+                searcher, plan.relaxed, wanted - exact_total, filters, exact.docs(), sort
+            )
             relaxed_total = len(relaxed)
             start = max(0, offset - exact_total)
-            picked += [(hit, False) for hit in relaxed[start:wanted - exact_total]]
+            picked += [(hit, False) for hit in relaxed[start : wanted - exact_total]]
         hits = [self._hit(hit, is_exact, plan) for hit, is_exact in picked[:limit]]
-        return SearchResults(query, exact_total + relaxed_total, exact_total, hits,
-                             tuple(plan.terms))
+        return SearchResults(
+            query, exact_total + relaxed_total, exact_total, hits, tuple(plan.terms)
+        )
 
     def _hit(self, hit, is_exact: bool, plan) -> Hit:
         fields = hit.fields()
         terms = plan.terms if is_exact else plan.relaxed_terms + plan.terms
         snippet, marks = make_snippet(fields.get("title") or "", fields.get("body") or "", terms)
         doc = _stored_document(fields)
-        return Hit(doc.id, doc.path, doc.url, doc.title, doc.date, doc.categories, doc.tags,
-                   float(hit.score or 0.0), is_exact, snippet, tuple(marks))
+        return Hit(
+            doc.id,
+            doc.path,
+            doc.url,
+            doc.title,
+            doc.date,
+            doc.categories,
+            doc.tags,
+            float(hit.score or 0.0),
+            is_exact,
+            snippet,
+            tuple(marks),
+        )
 
     def _current_searcher(self):
         """The shared searcher, reopened if another process committed or rebuilt."""
@@ -248,11 +263,12 @@ class Index:
         started = time.monotonic()
         report = UpdateReport()
         with self._writing() as (writer, new_words):
-            existing = set(self.ids()) if self.count() else set()
+            searcher = self._current_searcher()
             for values, words in _analyze(list(documents), self.analyzer):
                 writer.update_document(**values)
                 new_words.update(words)
-                (report.updated if values["id"] in existing else report.added).append(values["id"])
+                known = searcher.document_number(id=values["id"]) is not None
+                (report.updated if known else report.added).append(values["id"])
         report.seconds = time.monotonic() - started
         return report
 
@@ -264,8 +280,9 @@ class Index:
                 deleted += writer.delete_by_term("id", doc_id)
         return deleted
 
-    def update_from(self, source: Path | str,
-                    progress: Callable[[int, int], None] | None = None) -> UpdateReport:
+    def update_from(
+        self, source: Path | str, progress: Callable[[int, int], None] | None = None
+    ) -> UpdateReport:
         """Bring the index in line with a posts folder (or file): add new posts, re-index
         changed ones (by content hash), delete those whose files are gone.
 
@@ -303,8 +320,9 @@ class Index:
         report.seconds = time.monotonic() - started
         return report
 
-    def rebuild(self, source: Path | str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> UpdateReport:
+    def rebuild(
+        self, source: Path | str | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> UpdateReport:
         """Build a fresh index from `source` (default: the recorded source folder) beside the
         live one, then swap it in atomically. Readers keep the old index until the swap."""
         started = time.monotonic()
@@ -343,8 +361,12 @@ class Index:
     def _known_files(self) -> dict[str, dict]:
         reader = self._current_searcher().reader()
         return {
-            f["id"]: {"mtime_ns": f.get("mtime_ns"), "size": f.get("size"),
-                      "checksum": f.get("checksum"), "path": f.get("path")}
+            f["id"]: {
+                "mtime_ns": f.get("mtime_ns"),
+                "size": f.get("size"),
+                "checksum": f.get("checksum"),
+                "path": f.get("path"),
+            }
             for f in reader.all_stored_fields()
         }
 
@@ -436,6 +458,23 @@ def _record(result, writer, words: set, known: dict, report: UpdateReport, add=F
         (report.updated if values["id"] in known else report.added).append(values["id"])
 
 
+def _collect(searcher, whoosh_query, limit: int, filters, mask, sort: str):
+    """Run a query; exact `len()` of the results whatever the limit.
+
+    Whoosh's top-N collector prunes sub-matchers whose best possible score cannot reach the
+    top N ("replace"), and then under-counts the total: searchkit turns that off.
+    """
+    limit = max(limit, 1)
+    if sort == "date":
+        collector = collectors.SortingCollector("date", limit=limit, reverse=True)
+    else:
+        collector = collectors.TopCollector(limit, usequality=False, replace=0)
+    if filters is not None or mask:
+        collector = collectors.FilterCollector(collector, filters, mask)
+    searcher.search_with_collector(whoosh_query, collector)
+    return collector.results()
+
+
 def _filters(since, until, category, tag):
     parts = []
     start = query_module.coerce_date(since, end=False)
@@ -476,8 +515,9 @@ def _stored_document(fields: dict) -> Document:
 def _userdict_text(userdict: str | Path | None) -> str | None:
     if userdict is None:
         return None
-    if isinstance(userdict, Path) or (isinstance(userdict, str) and "\n" not in userdict
-                                       and Path(userdict).is_file()):
+    if isinstance(userdict, Path) or (
+        isinstance(userdict, str) and "\n" not in userdict and Path(userdict).is_file()
+    ):
         try:
             return Path(userdict).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -529,14 +569,17 @@ def _new_generation(path: Path, userdict: str | None, source: str | None) -> str
     folder.mkdir()
     whoosh_index.create_in(str(folder), make_schema())
     analyzer = Analyzer(userdict)
-    _write_meta(folder, {
-        "format": FORMAT_VERSION,
-        "analyzer": analyzer.fingerprint,
-        "analyzer_version": ANALYZER_VERSION,
-        "userdict": userdict,
-        "source": source,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    _write_meta(
+        folder,
+        {
+            "format": FORMAT_VERSION,
+            "analyzer": analyzer.fingerprint,
+            "analyzer_version": ANALYZER_VERSION,
+            "userdict": userdict,
+            "source": source,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
     Vocabulary().save(folder)
     return generation
 

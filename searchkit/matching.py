@@ -91,7 +91,7 @@ def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         cuts = list(range(start, end + 1)) if cjk else [start, end]
         for i, a in enumerate(cuts):
             # No word is longer than the longest in the vocabulary: bounded work for long text.
-            for b in cuts[i + 1:i + 1 + max(1, vocab.max_length)]:
+            for b in cuts[i + 1 : i + 1 + max(1, vocab.max_length)]:
                 piece = text[a:b]
                 if (a, b) == (0, length) and first_cjk:
                     continue  # covered by `full`
@@ -155,61 +155,56 @@ class Contains(query.Query):
         return min(ixreader.doc_count_all(), self._document_frequency(ixreader))
 
     def _document_frequency(self, reader) -> int:
-        """An upper bound of the number of documents matched (for idf and query planning)."""
-        freq = lambda words: sum(reader.doc_frequency(self.fieldname, w) for w in words)  # noqa: E731
-        starts = [e.words for e in self.plan.edges if e.start == 0]
-        ends = [e.words for e in self.plan.edges if e.end == len(self.plan.text)]
-        chained = min(sum(freq(w) for w in starts), sum(freq(w) for w in ends)) if starts else 0
-        return freq(self.plan.full) + chained
+        """Roughly how many documents match: those with a word containing the text, plus one
+        (matches across word boundaries are rare, and counting them costs a search)."""
+        return 1 + sum(reader.doc_frequency(self.fieldname, w) for w in self.plan.full)
 
     def matcher(self, searcher, context=None):
         if self.plan.empty or self.fieldname not in searcher.schema:
             return matching.NullMatcher()
-        groups = self._groups(searcher)
-        full = groups.pop("full", None)
-        start_ids = [edge for edge in groups if edge.start == 0]
-        end_ids = [edge for edge in groups if edge.end == len(self.plan.text)]
+        reader = searcher.reader()
+        present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
+        length = len(self.plan.text)
+        full = present(self.plan.full)
+        starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
+        ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
         candidates = []
-        if full is not None:
-            candidates.append(self._union(searcher, self.plan.full))
-        if start_ids and end_ids:
-            starts = [w for e in self.plan.edges if e.start == 0 for w in e.words]
-            ends = [w for e in self.plan.edges if e.end == len(self.plan.text) for w in e.words]
-            candidates.append(matching.IntersectionMatcher(
-                self._union(searcher, starts), self._union(searcher, ends)))
+        if full:
+            candidates.append(self._union(reader, full))
+        if starts and ends:
+            candidates.append(
+                matching.IntersectionMatcher(self._union(reader, starts), self._union(reader, ends))
+            )
         if not candidates:
             return matching.NullMatcher()
         child = candidates[0] if len(candidates) == 1 else matching.UnionMatcher(*candidates)
         parent = searcher.get_parent()
-        df = max(1, self._document_frequency(parent.reader()))
+        df = self._document_frequency(parent.reader())
         n = max(parent.doc_count_all(), df)
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        avgdl = parent.avg_field_length(self.fieldname) or 1.0
-        return ContainsMatcher(child, self.plan, full, groups, searcher, self.fieldname,
-                               idf * self.boost, avgdl, scored=context is None or context.weighting is not None)
+        scoring = _Scoring(
+            idf=math.log(1 + (n - df + 0.5) / (df + 0.5)) * self.boost,
+            avgdl=parent.avg_field_length(self.fieldname) or 1.0,
+            scored=context is None or context.weighting is not None,
+        )
+        return ContainsMatcher(child, self, reader, full, scoring)
 
-    def _groups(self, searcher) -> dict:
-        """A fresh matcher per group of interchangeable words, to read positions from."""
-        groups = {}
-        if self.plan.full:
-            groups["full"] = [(w, self._term(searcher, w)) for w in self.plan.full]
-        for edge in self.plan.edges:
-            groups[edge] = [(w, self._term(searcher, w)) for w in edge.words]
-        for key, members in groups.items():
-            groups[key] = [(w, m) for w, m in members if m is not None]
-        return {k: v for k, v in groups.items() if v}
+    def _union(self, reader, words):
+        return make_binary_tree(
+            matching.UnionMatcher, [reader.postings(self.fieldname, w) for w in words]
+        )
 
-    def _term(self, searcher, word):
-        reader = searcher.reader()
-        if (self.fieldname, word) not in reader:
-            return None
-        return reader.postings(self.fieldname, word)
+    def positions(self, reader, words) -> list[tuple[str, object]]:
+        """Fresh (word, postings matcher) pairs, to read positions from."""
+        return [
+            (w, reader.postings(self.fieldname, w)) for w in words if (self.fieldname, w) in reader
+        ]
 
-    def _union(self, searcher, words):
-        matchers = [m for m in (self._term(searcher, w) for w in set(words)) if m is not None]
-        if not matchers:
-            return matching.NullMatcher()
-        return make_binary_tree(matching.UnionMatcher, matchers)
+
+@dataclass(frozen=True)
+class _Scoring:
+    idf: float
+    avgdl: float
+    scored: bool
 
 
 def _positions_at(members, docnum) -> list[tuple[str, list[int]]]:
@@ -223,27 +218,31 @@ def _positions_at(members, docnum) -> list[tuple[str, list[int]]]:
 
 
 class ContainsMatcher(SpanWrappingMatcher):
-    """Filters candidate documents to those where the pieces are adjacent; scores BM25."""
+    """Keeps the candidate documents where the text really occurs; scores them BM25 on the
+    number of occurrences (whole-word occurrences count fully, others `IN_WORD_WEIGHT`).
 
-    def __init__(self, child, plan, full, groups, searcher, fieldname, idf, avgdl, scored=True):
-        self.plan = plan
-        self.full = full or []
-        self.groups = groups
-        self.searcher = searcher
-        self.fieldname = fieldname
-        self.idf = idf
-        self.avgdl = avgdl
-        self.scored = scored
+    Each instance reads positions through postings matchers of its own, made on first
+    need: Whoosh copies matchers, and a copy must not share another's read position.
+    """
+
+    def __init__(self, child, query: Contains, reader, full: list[str], scoring: _Scoring):
+        self.query = query
+        self.plan = query.plan
+        self.reader = reader
+        self.full_words = full
+        self.scoring = scoring
+        self._full = None
+        self._edges = None
         self._weight = 0.0
         super().__init__(child)
 
     def copy(self):
-        return ContainsMatcher(self.child.copy(), self.plan, self.full, self.groups,
-                               self.searcher, self.fieldname, self.idf, self.avgdl, self.scored)
+        return ContainsMatcher(
+            self.child.copy(), self.query, self.reader, self.full_words, self.scoring
+        )
 
     def _replacement(self, newchild):
-        return ContainsMatcher(newchild, self.plan, self.full, self.groups, self.searcher,
-                               self.fieldname, self.idf, self.avgdl, self.scored)
+        return ContainsMatcher(newchild, self.query, self.reader, self.full_words, self.scoring)
 
     def replace(self, minquality=0):
         return self if self.is_active() else matching.NullMatcher()
@@ -252,29 +251,37 @@ class ContainsMatcher(SpanWrappingMatcher):
         return False
 
     def max_quality(self):
-        return self.idf * (K1 + 1) if self.scored else 1.0
+        return self.scoring.idf * (K1 + 1) if self.scoring.scored else 1.0
 
     def block_quality(self):
         return self.max_quality()
 
     def _get_spans(self):
         docnum = self.child.id()
+        if self._full is None:
+            self._full = self.query.positions(self.reader, self.full_words)
         spans = []
         weight = 0.0
-        for word, positions in _positions_at(self.full, docnum):
+        for word, positions in _positions_at(self._full, docnum):
             spans.extend(Span(p) for p in positions)
             weight += len(positions) * (1.0 if word == self.plan.text else IN_WORD_WEIGHT)
-        for span, exact in self._chains(docnum):
-            spans.append(span)
-            weight += 1.0 if exact else IN_WORD_WEIGHT
+        if not spans:
+            # Only documents without a whole-word occurrence need the slower chain check.
+            for span, exact in self._chains(docnum):
+                spans.append(span)
+                weight += 1.0 if exact else IN_WORD_WEIGHT
         self._weight = weight
         return sorted(set(spans))
 
     def _chains(self, docnum) -> list[tuple[Span, bool]]:
         """Token chains that spell the text across word boundaries: (span, all whole words)."""
+        if self._edges is None:
+            self._edges = [
+                (edge, self.query.positions(self.reader, edge.words)) for edge in self.plan.edges
+            ]
         length = len(self.plan.text)
         edges: dict[int, list[tuple[int, set[int], set[int]]]] = {}
-        for edge, members in self.groups.items():
+        for edge, members in self._edges:
             found = _positions_at(members, docnum)
             if not found:
                 continue
@@ -282,11 +289,11 @@ class ContainsMatcher(SpanWrappingMatcher):
             exact = {p for word, plist in found if word == edge.piece for p in plist}
             edges.setdefault(edge.start, []).append((edge.end, anywhere, exact))
         chains = []
-        for b, starts, exact_starts in edges.get(0, ()):
+        for end, starts, exact_starts in edges.get(0, ()):
             for p in sorted(starts):
-                end = self._follow(b, p, edges, length)
-                if end is not None:
-                    chains.append((Span(p, end[0]), p in exact_starts and end[1]))
+                found = self._follow(end, p, edges, length)
+                if found is not None:
+                    chains.append((Span(p, found[0]), p in exact_starts and found[1]))
         return chains
 
     def _follow(self, offset, pos, edges, length):
@@ -301,17 +308,17 @@ class ContainsMatcher(SpanWrappingMatcher):
                 continue
             seen.add((offset, pos))
             nxt = pos + (2 if offset in self.plan.gaps else 1)
-            for b, anywhere, exact in edges.get(offset, ()):
+            for end, anywhere, exact in edges.get(offset, ()):
                 if nxt in anywhere:
-                    stack.append((b, nxt, nxt in exact))
+                    stack.append((end, nxt, nxt in exact))
         return None
 
     def score(self):
-        if not self.scored:
+        if not self.scoring.scored:
             return 1.0
-        dl = self.searcher.doc_field_length(self.child.id(), self.fieldname, 1) or 1
+        dl = self.reader.doc_field_length(self.child.id(), self.query.fieldname, 1) or 1
         tf = self._weight
-        return self.idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / self.avgdl))
+        return self.scoring.idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / self.scoring.avgdl))
 
     def weight(self):
         return self._weight

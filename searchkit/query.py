@@ -50,7 +50,7 @@ STOP_WORDS = frozenset(
 )
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<empty>-?[A-Za-z]+):(?=\s|$)|(?P<neg>-(?=\S))?(?:(?P<field>[A-Za-z]+):(?=\S|$))?'
+    r"\s*(?:(?P<empty>-?[A-Za-z]+):(?=\s|$)|(?P<neg>-(?=\S))?(?:(?P<field>[A-Za-z]+):(?=\S|$))?"
     r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^”]*)”|(?P<bad>["“][^"”]*$)|(?P<word>[^\s"“]+)))'
 )
 _EDGE_SEPARATORS = re.compile(rf"^[^\w{CJK_CHARS}]+|[^\w{CJK_CHARS}]+$")
@@ -79,8 +79,11 @@ class ParsedQuery:
 
     def text_terms(self) -> list[str]:
         """The normalized texts of the positive title/body clauses (for highlighting)."""
-        return [c.text for c in self.clauses
-                if not c.negated and c.field in (None, TITLE, BODY) and c.text]
+        return [
+            c.text
+            for c in self.clauses
+            if not c.negated and c.field in (None, TITLE, BODY) and c.text
+        ]
 
 
 def parse(query_string: str) -> ParsedQuery:
@@ -104,10 +107,14 @@ def parse(query_string: str) -> ParsedQuery:
         if match.group("empty") is not None:
             name = match.group("empty").lstrip("-").lower()
             if name in FIELD_ALIASES:
-                raise QueryError(f"{name}: needs a value, e.g. {name}:2022-06" if name == "date"
-                                 else f"{name}: needs a value")
-            raise QueryError(f"{name}: is not a field; the fields are title, body, tag, "
-                             "category and date")
+                raise QueryError(
+                    f"{name}: needs a value, e.g. {name}:2022-06"
+                    if name == "date"
+                    else f"{name}: needs a value"
+                )
+            raise QueryError(
+                f"{name}: is not a field; the fields are title, body, tag, category and date"
+            )
         if match.group("bad") is not None:
             raise QueryError('unbalanced quote: a phrase "..." needs a closing quote')
         word = match.group("word")
@@ -163,8 +170,11 @@ def _clause(match: re.Match, fieldname: str | None, negate: bool) -> Clause | No
         else:
             fieldname = FIELD_ALIASES[key]
             if not raw.strip():
-                raise QueryError(f"{key}: needs a value, e.g. {key}:2022-06" if key == "date"
-                                 else f"{key}: needs a value")
+                raise QueryError(
+                    f"{key}: needs a value, e.g. {key}:2022-06"
+                    if key == "date"
+                    else f"{key}: needs a value"
+                )
     if fieldname in ("tags", "categories"):
         return Clause(raw.strip().lower(), fieldname, phrase, negated)
     if fieldname == "date":
@@ -275,8 +285,9 @@ def _clause_query(clause: Clause, vocab: Vocabulary) -> wq.Query:
     return text_query(clause.text, vocab, clause.field)
 
 
-def build(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None,
-          exact_only: bool) -> QueryPlan:
+def build(
+    parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None, exact_only: bool
+) -> QueryPlan:
     """Turn a parsed query into exact (and, for natural language, relaxed) Whoosh queries."""
     required = []
     excluded = []
@@ -295,8 +306,13 @@ def build(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None,
     if not exact_only and analyzer is not None and is_natural_language(parsed):
         relaxed_terms = relaxed_words(parsed, vocab, analyzer)
         if relaxed_terms:
-            relaxed = wq.Or([q for w in relaxed_terms for q in (
-                wq.Term(TITLE, w, boost=TITLE_BOOST), wq.Term(BODY, w))])
+            relaxed = wq.Or(
+                [
+                    q
+                    for w in relaxed_terms
+                    for q in (wq.Term(TITLE, w, boost=TITLE_BOOST), wq.Term(BODY, w))
+                ]
+            )
             if excluded:
                 relaxed = wq.AndNot(relaxed, wq.Or(excluded))
     return QueryPlan(exact, relaxed, parsed.text_terms(), relaxed_terms)
@@ -304,13 +320,20 @@ def build(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None,
 
 def _proximity(parsed: ParsedQuery, vocab: Vocabulary) -> wq.Query | None:
     """Documents where consecutive terms stand close together in the body score more."""
-    texts = [g[0].text for g in parsed.groups
-             if len(g) == 1 and not g[0].negated and g[0].field is None]
+    texts = [
+        g[0].text for g in parsed.groups if len(g) == 1 and not g[0].negated and g[0].field is None
+    ]
     if len(texts) < 2:
         return None
-    near = [SpanNear(Contains(BODY, make_plan(a, vocab)), Contains(BODY, make_plan(b, vocab)),
-                     slop=PROXIMITY_SLOP, ordered=False)
-            for a, b in zip(texts, texts[1:], strict=False)]
+    near = [
+        SpanNear(
+            Contains(BODY, make_plan(a, vocab)),
+            Contains(BODY, make_plan(b, vocab)),
+            slop=PROXIMITY_SLOP,
+            ordered=False,
+        )
+        for a, b in zip(texts, texts[1:], strict=False)
+    ]
     return near[0] if len(near) == 1 else wq.Or(near)
 
 

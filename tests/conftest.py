@@ -25,14 +25,34 @@ def pytest_collection_modifyitems(config, items):
 
 
 HANDMADE = [
-    Document(id="a", title="美联储缩表", body="美联储开始缩表。隔夜逆回购规模创新高。",
-             date=datetime(2022, 6, 7, tzinfo=TZ), categories=("macro",), tags=("美联储",)),
-    Document(id="b", title="回购新闻", body="公司宣布股份回购计划，回购金额10亿元。",
-             date=datetime(2022, 6, 8, tzinfo=TZ), categories=("company",)),
-    Document(id="c", title="常备回购便利", body="SRF被称为国内常备回购便利。北向交易资金流入。",
-             date=datetime(2021, 12, 8, tzinfo=TZ)),
-    Document(id="d", title="北向资金", body="今日北向资金净流入50亿元，市场预期降息预期升温。",
-             date=datetime(2023, 1, 5, tzinfo=TZ), tags=("资金",)),
+    Document(
+        id="a",
+        title="美联储缩表",
+        body="美联储开始缩表。隔夜逆回购规模创新高。",
+        date=datetime(2022, 6, 7, tzinfo=TZ),
+        categories=("macro",),
+        tags=("美联储",),
+    ),
+    Document(
+        id="b",
+        title="回购新闻",
+        body="公司宣布股份回购计划，回购金额10亿元。",
+        date=datetime(2022, 6, 8, tzinfo=TZ),
+        categories=("company",),
+    ),
+    Document(
+        id="c",
+        title="常备回购便利",
+        body="SRF被称为国内常备回购便利。北向交易资金流入。",
+        date=datetime(2021, 12, 8, tzinfo=TZ),
+    ),
+    Document(
+        id="d",
+        title="北向资金",
+        body="今日北向资金净流入50亿元，市场预期降息预期升温。",
+        date=datetime(2023, 1, 5, tzinfo=TZ),
+        tags=("资金",),
+    ),
     Document(id="e", title="縮表", body="聯準會宣佈縮表，ＭＬＦ操作。Federal Reserve 加息。"),
 ]
 

@@ -15,7 +15,7 @@ def test_offsets_map_back_when_lengths_change():
     normalized, offsets = normalize_with_offsets(text)
     assert normalized == "a平成缩表"
     start = normalized.index("缩表")
-    assert text[offsets[start]:offsets[start + 2]] == "缩表"
+    assert text[offsets[start] : offsets[start + 2]] == "缩表"
 
 
 def test_offsets_are_identity_for_ordinary_text():
@@ -33,7 +33,10 @@ def test_tokens_have_sequential_positions_and_gaps_at_separators():
     assert positions["操作"] == positions["mlf"] + 1  # Latin next to CJK: adjacent
     assert positions["reserve"] == positions["federal"] + 1  # a space between words: adjacent
     for token in tokens:
-        assert normalize("美联储隔夜逆回购，MLF操作 federal reserve")[token.start:token.end] == token.text
+        assert (
+            normalize("美联储隔夜逆回购，MLF操作 federal reserve")[token.start : token.end]
+            == token.text
+        )
 
 
 def test_finance_dictionary_keeps_terms_whole():

@@ -18,7 +18,8 @@ def test_a_match_across_jieba_words_is_found(handmade_index):
     # 降息 / 预期: the query crosses the word boundary
     assert ids(handmade_index.search("息预")) == ["d"]
     assert ids(handmade_index.search("资")) == ["d", "c"] or sorted(
-        ids(handmade_index.search("资"))) == ["c", "d"]
+        ids(handmade_index.search("资"))
+    ) == ["c", "d"]
 
 
 def test_unquoted_compound_is_not_split_into_words(handmade_index):
@@ -60,14 +61,21 @@ def test_field_filters(handmade_index):
     assert ids(handmade_index.search("tag:资金")) == ["d"]
     assert sorted(ids(handmade_index.search("date:2022-06"))) == ["a", "b"]
     assert ids(handmade_index.search("date:2022-06-08..")) == ["b", "d"] or sorted(
-        ids(handmade_index.search("date:2022-06-08.."))) == ["b", "d"]
+        ids(handmade_index.search("date:2022-06-08.."))
+    ) == ["b", "d"]
     assert ids(handmade_index.search("回购", since="2022-06-08", until="2022-06-08")) == ["b"]
     assert ids(handmade_index.search("回购", category="company")) == ["b"]
     assert ids(handmade_index.search("缩表", tag="美联储")) == ["a"]
 
 
 def test_sort_by_date(handmade_index):
-    assert ids(handmade_index.search("回购 OR 缩表 OR 资金", sort="date")) == ["d", "b", "a", "c", "e"]
+    assert ids(handmade_index.search("回购 OR 缩表 OR 资金", sort="date")) == [
+        "d",
+        "b",
+        "a",
+        "c",
+        "e",
+    ]
 
 
 def test_pagination(handmade_index):
@@ -90,15 +98,45 @@ def test_short_keyword_is_not_relaxed(handmade_index):
     assert handmade_index.search("缩紧").total == 0
 
 
-@pytest.mark.parametrize("bad", ['"北向资金', "OR", "缩表 OR", "NOT", "title:", "date:2022-13",
-                                 "date:abc", "date:..", "", "   ", "，。"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '"北向资金',
+        "OR",
+        "缩表 OR",
+        "NOT",
+        "title:",
+        "date:2022-13",
+        "date:abc",
+        "date:..",
+        "",
+        "   ",
+        "，。",
+    ],
+)
 def test_malformed_queries_raise_query_error(handmade_index, bad):
     with pytest.raises(QueryError):
         handmade_index.search(bad)
 
 
-@pytest.mark.parametrize("odd", ["-", "a:b", "foo:缩表", "(缩表", "缩表)", "*", "回购*", "🙂",
-                                 "缩表\0降准", "x" * 1500, "回" * 1500, "OR 缩表", "-缩表"])
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "-",
+        "a:b",
+        "foo:缩表",
+        "(缩表",
+        "缩表)",
+        "*",
+        "回购*",
+        "🙂",
+        "缩表\0降准",
+        "x" * 1500,
+        "回" * 1500,
+        "OR 缩表",
+        "-缩表",
+    ],
+)
 def test_odd_queries_return_results_or_a_query_error(handmade_index, odd):
     try:
         handmade_index.search(odd)
@@ -109,7 +147,11 @@ def test_odd_queries_return_results_or_a_query_error(handmade_index, odd):
 def test_parse_structure():
     parsed = parse('缩表 OR 量化紧缩 "北向 资金" -降准 title:美联储')
     assert [[c.text for c in g] for g in parsed.groups] == [
-        ["缩表", "量化紧缩"], ["北向 资金"], ["降准"], ["美联储"]]
+        ["缩表", "量化紧缩"],
+        ["北向 资金"],
+        ["降准"],
+        ["美联储"],
+    ]
     assert parsed.groups[2][0].negated
     assert parsed.groups[3][0].field == "title"
 

@@ -1,0 +1,241 @@
+import json
+import random
+import re
+import shutil
+
+import pytest
+from conftest import FINANCE, FINEWS, REFERENCE_POST, SHARED
+
+from searchkit import (
+    Document,
+    IncompatibleIndexError,
+    Index,
+    IndexExistsError,
+    IndexLockedError,
+    IndexNotFoundError,
+    load_posts,
+)
+from searchkit.analysis import normalize
+from searchkit.index import _lock
+
+pytestmark = pytest.mark.needs_corpus
+
+
+@pytest.fixture(scope="module")
+def corpus_docs():
+    return list(load_posts(FINEWS)) + list(load_posts(FINANCE))
+
+
+def brute_force(docs, term):
+    """Paths of the posts whose normalized title or body contains `term`."""
+    needle = normalize(term)
+    return {
+        str(d.path.resolve())
+        for d in docs
+        if needle in normalize(d.title) or needle in normalize(d.body)
+    }
+
+
+def found(index, term):
+    return {str(h.path.resolve()) for h in index.search(term, exact_only=True, limit=100_000)}
+
+
+def public_terms():
+    lines = (SHARED / "finance_terms_public.txt").read_text("utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_reference_post_is_found_and_highlighted(finews_index):
+    results = finews_index.search("缩表")
+    assert results.total == 1
+    hit = results[0]
+    assert hit.path == REFERENCE_POST
+    assert hit.title.startswith("美联储缩表")
+    assert hit.date.isoformat() == "2022-06-07T13:59:10+08:00"
+    assert hit.url.startswith("http://finews.zning.xyz/")
+    assert hit.marks and all(hit.snippet[s:e] == "缩表" for s, e in hit.marks)
+
+
+def test_reverse_repo_marks_never_stray_onto_other_repos(finews_index):
+    hit = finews_index.search("逆回购")[0]
+    assert hit.path == REFERENCE_POST
+    assert all(hit.snippet[s:e] == "逆回购" for s, e in hit.marks)
+    # the post also says 常备回购便利: those 回购 must not be marked for this query
+    body = finews_index.get(hit.id).body
+    assert "常备回购便利" in body
+
+
+def test_phrase_of_a_compound_word_is_found(finews_index):
+    results = finews_index.search('"北向资金"', limit=50)
+    assert results.total == 6  # the finews README: 北向资金 is in 6 posts
+    assert finews_index.search("北向资金").total == 6
+
+
+@pytest.mark.parametrize("term", public_terms())
+def test_exact_recall_and_precision_for_public_terms(corpus_index, corpus_docs, term):
+    assert found(corpus_index, term) == brute_force(corpus_docs, term)
+
+
+def test_exact_recall_for_random_substrings(corpus_index, corpus_docs):
+    """Strings never seen before, cut anywhere (across jieba's word boundaries too)."""
+    rng = random.Random(20261125)
+    runs = [run for d in corpus_docs[::7] for run in re.findall(r"[\u4e00-\u9fff]{2,}", d.body)]
+    for _ in range(120):
+        run = rng.choice(runs)
+        size = rng.randint(2, min(7, len(run)))
+        start = rng.randint(0, len(run) - size)
+        term = run[start : start + size]
+        assert found(corpus_index, term) == brute_force(corpus_docs, term), term
+
+
+@pytest.mark.parametrize(
+    "query,expected", [("縮表", "缩表"), ("ＭＬＦ", "mlf"), ("逆回購", "逆回购")]
+)
+def test_traditional_and_fullwidth_spellings(corpus_index, corpus_docs, query, expected):
+    assert found(corpus_index, query) == brute_force(corpus_docs, expected)
+    assert found(corpus_index, query)
+
+
+def test_marks_point_at_the_query_text(corpus_index):
+    for term in ["降准", "逆回购", "美联储", "ＭＬＦ", "債市", "息预"]:
+        for hit in corpus_index.search(term, limit=20):
+            assert hit.marks, (term, hit.id)
+            for start, end in hit.marks:
+                assert normalize(hit.snippet[start:end]) == normalize(term)
+
+
+def test_update_from_adds_changes_and_deletes(tmp_path):
+    posts = tmp_path / "posts"
+    shutil.copytree(FINEWS, posts)
+    index = Index.create(tmp_path / "index")
+    first = index.update_from(posts)
+    assert len(first.added) == 129 and not first.skipped
+    assert index.source == posts.resolve()
+
+    again = index.update_from(posts)
+    assert (again.added, again.updated, again.deleted, again.unchanged) == ([], [], [], 129)
+
+    changed = posts / REFERENCE_POST.name
+    changed.write_text(changed.read_text("utf-8").replace("缩表", "扩表"), "utf-8")
+    gone = sorted(posts.glob("2021-12-08-*.md"))[0]
+    gone.unlink()
+    (posts / "2026-01-01-new.md").write_text(
+        '---\ntitle: "新的降准消息"\ndate: 2026-01-01\n---\n<p>央行宣布降准。</p>\n', "utf-8"
+    )
+    (posts / "2026-01-02-broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", "utf-8")
+    report = index.update_from(posts)
+    assert report.updated == [REFERENCE_POST.name]
+    assert report.deleted == [gone.name]
+    assert report.added == ["2026-01-01-new.md"]
+    assert [p.path.name for p in report.skipped] == ["2026-01-02-broken.md"]
+    assert "YAML" in report.skipped[0].reason
+    assert index.count() == 129
+    assert index.search("缩表").total == 0
+    assert index.search("扩表").total == 1
+    assert [h.id for h in index.search("降准")] == ["2026-01-01-new.md"]
+
+
+def test_bad_posts_are_reported_and_good_ones_indexed(tmp_path):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    shutil.copy(REFERENCE_POST, posts)
+    (posts / "no-front-matter.md").write_text("只有正文，没有前言。\n", "utf-8")
+    (posts / "broken-yaml.md").write_text("---\ntitle: : :\n  - x\n---\n正文\n", "utf-8")
+    (posts / "empty.md").write_bytes(b"")
+    (posts / "binary.md").write_bytes(b"\x00\x01\x02\xff")
+    (posts / "bad-date.md").write_text(
+        "---\ntitle: 日期坏了\ndate: 2022-13-45\n---\n降准\n", "utf-8"
+    )
+    (posts / "gbk.md").write_bytes("---\ntitle: 国标编码\n---\n逆回购操作\n".encode("gbk"))
+    index = Index.create(tmp_path / "index")
+    report = index.update_from(posts)
+    skipped = {p.path.name: p.reason for p in report.skipped}
+    assert set(skipped) == {"no-front-matter.md", "broken-yaml.md", "empty.md", "binary.md"}
+    assert all(skipped.values())
+    assert sorted(report.added) == sorted([REFERENCE_POST.name, "bad-date.md", "gbk.md"])
+    assert {p.path.name for p in report.warnings} >= {"bad-date.md", "gbk.md"}
+    assert {h.id for h in index.search("逆回购")} == {REFERENCE_POST.name, "gbk.md"}
+
+
+def test_add_replaces_by_id_and_delete(tmp_path):
+    index = Index.create(tmp_path / "index")
+    report = index.add([Document(id="x", title="降准", body="央行降准")])
+    assert report.added == ["x"]
+    report = index.add([Document(id="x", title="降息", body="央行降息")])
+    assert report.updated == ["x"] and index.count() == 1
+    assert index.search("降准").total == 0 and index.search("降息").total == 1
+    assert index.delete(["x", "missing"]) == 1
+    assert index.count() == 0
+
+
+def test_rebuild_swaps_in_a_new_generation(tmp_path):
+    index = Index.create(tmp_path / "index")
+    index.update_from(FINEWS)
+    reader = Index.open(tmp_path / "index")
+    assert reader.count() == 129
+    old_generation = (tmp_path / "index" / "CURRENT").read_text().strip()
+    report = index.rebuild()
+    assert len(report.added) == 129
+    new_generation = (tmp_path / "index" / "CURRENT").read_text().strip()
+    assert new_generation != old_generation
+    assert (tmp_path / "index" / old_generation).exists()  # kept for readers still on it
+    assert reader.search("缩表").total == 1  # the reader moves to the new generation
+    assert reader.count() == 129
+
+
+def test_a_crash_during_rebuild_leaves_the_old_index(tmp_path, monkeypatch):
+    index = Index.create(tmp_path / "index")
+    index.add([Document(id="x", title="降准", body="央行降准")])
+    generation = (tmp_path / "index" / "CURRENT").read_text()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr("searchkit.index._record", boom)
+    with pytest.raises(RuntimeError):
+        index.rebuild(FINEWS)
+    assert (tmp_path / "index" / "CURRENT").read_text() == generation
+    assert sorted(p.name for p in (tmp_path / "index").glob("gen-*")) == [generation.strip()]
+    assert Index.open(tmp_path / "index").search("降准").total == 1
+
+
+def test_open_errors(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="searchkit index"):
+        Index.open(tmp_path / "nothing")
+    Index.create(tmp_path / "index")
+    with pytest.raises(IndexExistsError):
+        Index.create(tmp_path / "index")
+    generation = (tmp_path / "index" / "CURRENT").read_text().strip()
+    meta_path = tmp_path / "index" / generation / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["analyzer"] = "0000"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(IncompatibleIndexError, match="rebuild"):
+        Index.open(tmp_path / "index")
+
+
+def test_user_dictionary_is_recorded_and_used(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("北向交易资金\n", "utf-8")
+    index = Index.create(tmp_path / "index", userdict=words)
+    index.add([Document(id="x", title="", body="北向交易资金流入")])
+    reopened = Index.open(tmp_path / "index")
+    assert reopened.analyzer.fingerprint == index.analyzer.fingerprint
+    assert "北向交易资金" in reopened.vocabulary()
+    assert reopened.search("交易").total == 1
+
+
+def test_a_second_writer_gets_a_clear_error(tmp_path):
+    Index.create(tmp_path / "index")
+    with _lock(tmp_path / "index"):
+        with pytest.raises(IndexLockedError, match="another process"):
+            with _lock(tmp_path / "index", timeout=0.2):
+                pass
+
+
+def test_get_returns_the_stored_document(finews_index):
+    doc = finews_index.get(REFERENCE_POST.name)
+    assert doc.title.startswith("美联储缩表")
+    assert doc.categories == ("quanqiuzhongwenshequ",)
+    with pytest.raises(KeyError):
+        finews_index.get("missing.md")
