@@ -16,7 +16,7 @@ from .errors import (
     QueryError,
     SearchkitError,
 )
-from .index import Index, UpdateReport
+from .index import Index, IndexStats, UpdateReport
 from .results import Hit, SearchResults
 
 __version__ = "0.1.0"
@@ -30,6 +30,7 @@ __all__ = [
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",
+    "IndexStats",
     "LoadProblem",
     "QueryError",
     "SearchResults",

@@ -1,12 +1,6 @@
 """`Index`: create, open, add, delete, update from a posts folder, rebuild atomically, search.
 
-On disk an index is a folder holding:
-
-* `CURRENT` - the name of the live generation folder, replaced atomically (`os.replace`);
-* `gen-*` - generation folders, each a Whoosh index plus `meta.json` (analyzer fingerprint,
-  user dictionary, source folder) and `vocab.txt` (see `vocabulary.py`);
-* `LOCK` - held (fcntl) by whichever process writes; readers never take it.
-
+The folder layout (live-generation pointer, generations, lock) is in `storage.py`.
 Incremental writes (`add`, `delete`, `update_from`) commit into the live generation with
 Whoosh's own atomic commit. `rebuild` builds a whole new generation beside the live one and
 then flips `CURRENT`, so a reader sees the old index or the new one, never half of one, and
@@ -15,8 +9,6 @@ a crash mid-rebuild leaves the old one in place.
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,29 +21,36 @@ from whoosh import collectors
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 
-from . import documents
+from . import documents, ingest, storage
 from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer
 from .documents import Document, LoadProblem
-from .errors import (
-    IncompatibleIndexError,
-    IndexExistsError,
-    IndexLockedError,
-    IndexNotFoundError,
-    SearchkitError,
-)
+from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .highlight import make_snippet
 from .results import Hit, SearchResults
-from .schema import document_fields, make_schema
+from .storage import CURRENT, FORMAT_VERSION
 from .vocabulary import Vocabulary
 
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-META = "meta.json"
-LOCK = "LOCK"
 WRITER_MEMORY_MB = 512
-PARALLEL_THRESHOLD = 64  # fewer documents than this are analyzed in-process
-LOCK_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What `Index.stats()` reports. Dates are in UTC, or None for an index without dates."""
+
+    path: Path
+    documents: int
+    size_bytes: int
+    first_date: datetime | None
+    last_date: datetime | None
+    categories: list[tuple[str, int]]
+    tags: list[tuple[str, int]]
+    sources: list[Path]
+    analyzer_version: int
+    analyzer_fingerprint: str
+    user_dictionary_words: int
+    vocabulary_size: int
+    generation: str
 
 
 @dataclass
@@ -98,16 +97,16 @@ class Index:
             raise IndexExistsError(path)
         path.mkdir(parents=True, exist_ok=True)
         text = _userdict_text(userdict)
-        with _lock(path):
-            generation = _new_generation(path, text, source=None)
-            _point_to(path, generation)
+        with storage.lock(path):
+            generation = storage.new_generation(path, text, sources=[])
+            storage.point_to(path, generation)
         return cls.open(path)
 
     @classmethod
     def open(cls, path: Path | str) -> Index:
         """Open the index at `path`. Raises `IndexNotFoundError` or `IncompatibleIndexError`."""
         path = Path(path)
-        generation, meta = _read_current(path)
+        generation, meta = storage.read_current(path)
         if meta.get("format") != FORMAT_VERSION:
             raise IncompatibleIndexError(
                 path, f"index format {meta.get('format')!r}, expected {FORMAT_VERSION}"
@@ -143,9 +142,9 @@ class Index:
         self.close()
 
     @property
-    def source(self) -> Path | None:
-        """The posts folder this index was last built or updated from."""
-        return Path(self.meta["source"]) if self.meta.get("source") else None
+    def sources(self) -> list[Path]:
+        """The posts folders (or files) this index was built or updated from."""
+        return [Path(p) for p in self.meta.get("sources") or []]
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -241,7 +240,7 @@ class Index:
 
     def _current_searcher(self):
         """The shared searcher, reopened if another process committed or rebuilt."""
-        generation = _read_pointer(self.path)
+        generation = storage.read_pointer(self.path)
         if generation != self._generation:
             fresh = Index.open(self.path)
             self.close()
@@ -264,7 +263,7 @@ class Index:
         report = UpdateReport()
         with self._writing() as (writer, new_words):
             searcher = self._current_searcher()
-            for values, words in _analyze(list(documents), self.analyzer):
+            for values, words in ingest.analyze_documents(list(documents), self.analyzer):
                 writer.update_document(**values)
                 new_words.update(words)
                 known = searcher.document_number(id=values["id"]) is not None
@@ -306,7 +305,7 @@ class Index:
                 else:
                     todo.append((path, doc_id, old["checksum"] if old else None))
             done = len(files) - len(todo)
-            for result in _load_and_analyze(todo, root, self.analyzer):
+            for result in ingest.load_and_analyze(todo, root, self.analyzer):
                 done += 1
                 _record(result, writer, new_words, known, report)
                 if progress:
@@ -315,48 +314,90 @@ class Index:
                 if doc_id not in seen and _inside(old["path"], root):
                     writer.delete_by_term("id", doc_id)
                     report.deleted.append(doc_id)
-            self.meta["source"] = str(root.resolve())
-        _write_meta(self.path / self._generation, self.meta)
+            resolved = str(root.resolve())
+            if resolved not in self.meta.setdefault("sources", []):
+                self.meta["sources"].append(resolved)
+            storage.write_meta(self.path / self._generation, self.meta)
         report.seconds = time.monotonic() - started
         return report
 
     def rebuild(
-        self, source: Path | str | None = None, progress: Callable[[int, int], None] | None = None
+        self,
+        source: Path | str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        userdict: str | Path | None = None,
     ) -> UpdateReport:
-        """Build a fresh index from `source` (default: the recorded source folder) beside the
-        live one, then swap it in atomically. Readers keep the old index until the swap."""
+        """Build a fresh index beside the live one, then swap it in atomically.
+
+        `source` defaults to the folders the index was built from. `userdict` replaces the
+        index's jieba user dictionary (default: keep it). Readers keep using the old index
+        until the swap; if the rebuild fails, the old index stays live and untouched.
+        """
         started = time.monotonic()
-        if source is None:
-            if self.source is None:
-                raise SearchkitError("this index has no recorded source folder; give one")
-            source = self.source
-        root = _existing_source(source)
+        roots = [_existing_source(source)] if source is not None else self.sources
+        if not roots:
+            raise SearchkitError("this index records no posts folder to rebuild from; give one")
+        roots = [_existing_source(root) for root in roots]
+        text = self.meta.get("userdict") if userdict is None else _userdict_text(userdict)
+        analyzer = Analyzer(text)
         report = UpdateReport()
-        with _lock(self.path):
-            generation = _new_generation(self.path, self.meta.get("userdict"), str(root.resolve()))
+        with storage.lock(self.path):
+            sources = [str(root.resolve()) for root in roots]
+            generation = storage.new_generation(self.path, text, sources)
             try:
                 fresh = whoosh_index.open_dir(str(self.path / generation))
                 writer = fresh.writer(limitmb=WRITER_MEMORY_MB)
                 words: set[str] = set()
-                files = documents.post_files(root)
-                todo = [(path, doc_id, None) for path, doc_id in files]
-                done = 0
-                for result in _load_and_analyze(todo, root, self.analyzer):
-                    done += 1
-                    _record(result, writer, words, {}, report, add=True)
-                    if progress:
-                        progress(done, len(files))
+                listing = [(root, documents.post_files(root)) for root in roots]
+                total, done = sum(len(files) for _, files in listing), 0
+                for root, files in listing:
+                    todo = [(path, doc_id, None) for path, doc_id in files]
+                    for result in ingest.load_and_analyze(todo, root, analyzer):
+                        done += 1
+                        _record(result, writer, words, {}, report)
+                        if progress:
+                            progress(done, total)
                 Vocabulary(words).save(self.path / generation)
                 writer.commit()
-                _point_to(self.path, generation)
+                storage.point_to(self.path, generation)
             except BaseException:
                 shutil.rmtree(self.path / generation, ignore_errors=True)
                 raise
-            _remove_old_generations(self.path, keep={generation, self._generation})
+            storage.remove_old_generations(self.path, keep={generation, self._generation})
         self.close()
         self._current_searcher()
         report.seconds = time.monotonic() - started
         return report
+
+    def stats(self) -> IndexStats:
+        """Figures about the index: size, dates, top categories and tags, analyzer."""
+        searcher = self._current_searcher()
+        reader = searcher.reader()
+        folder = self.path / self._generation
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+        dates = []
+        if "date" in reader.indexed_field_names():
+            # Only the full-precision terms: numeric fields also index shifted ones.
+            field = reader.schema["date"]
+            dates = [
+                field.from_bytes(t).replace(tzinfo=timezone.utc)
+                for t in field.sortable_terms(reader, "date")
+            ]
+        return IndexStats(
+            path=self.path,
+            documents=searcher.doc_count(),
+            size_bytes=size,
+            first_date=min(dates, default=None),
+            last_date=max(dates, default=None),
+            categories=_top_terms(reader, "categories"),
+            tags=_top_terms(reader, "tags"),
+            sources=self.sources,
+            analyzer_version=self.meta.get("analyzer_version", ANALYZER_VERSION),
+            analyzer_fingerprint=self.meta.get("analyzer", ""),
+            user_dictionary_words=len((self.meta.get("userdict") or "").split()),
+            vocabulary_size=len(self.vocabulary()),
+            generation=self._generation,
+        )
 
     def _known_files(self) -> dict[str, dict]:
         reader = self._current_searcher().reader()
@@ -373,7 +414,7 @@ class Index:
     @contextmanager
     def _writing(self) -> Iterator[tuple]:
         """A Whoosh writer on the live generation, under the index lock; commits on success."""
-        with _lock(self.path):
+        with storage.lock(self.path):
             self._current_searcher()
             folder = self.path / self._generation
             writer = self._whoosh.writer(limitmb=WRITER_MEMORY_MB)
@@ -389,62 +430,8 @@ class Index:
         self._vocab = None
 
 
-# --- analysis, in worker processes when there is much of it ------------------------------
-
-_worker_analyzer: Analyzer | None = None
-
-
-def _analyze_one(doc: Document):
-    return document_fields(doc, _worker_analyzer)
-
-
-def _load_one(item):
-    path, doc_id, root, old_checksum = item
-    stat = path.stat()
-    try:
-        doc, caveats = documents.read_post_with_caveats(path, root)
-    except SearchkitError as error:
-        return ("skipped", LoadProblem(path, getattr(error, "reason", str(error))))
-    doc = _with_id(doc, doc_id)
-    if old_checksum is not None and doc.checksum == old_checksum:
-        return ("unchanged", doc_id)
-    values, words = document_fields(doc, _worker_analyzer, (stat.st_mtime_ns, stat.st_size))
-    return ("indexed", values, words, [LoadProblem(path, c, skipped=False) for c in caveats])
-
-
-def _with_id(doc: Document, doc_id: str) -> Document:
-    if doc.id == doc_id:
-        return doc
-    from dataclasses import replace
-
-    return replace(doc, id=doc_id)
-
-
-def _parallel(function, items: list, analyzer: Analyzer):
-    """Map `function` over `items`, in a process pool when there are many."""
-    global _worker_analyzer
-    _worker_analyzer = analyzer
-    if len(items) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        yield from map(function, items)
-        return
-    import multiprocessing
-
-    analyzer.load()  # once, before forking, so the workers inherit the dictionary
-    context = multiprocessing.get_context("fork")
-    with context.Pool(os.cpu_count()) as pool:
-        yield from pool.imap(function, items, chunksize=16)
-
-
-def _analyze(documents: list[Document], analyzer: Analyzer):
-    return _parallel(_analyze_one, documents, analyzer)
-
-
-def _load_and_analyze(todo, root: Path, analyzer: Analyzer):
-    items = [(path, doc_id, root, checksum) for path, doc_id, checksum in todo]
-    return _parallel(_load_one, items, analyzer)
-
-
-def _record(result, writer, words: set, known: dict, report: UpdateReport, add=False) -> None:
+def _record(result, writer, words: set, known: dict, report: UpdateReport) -> None:
+    """Write one `ingest.load_and_analyze` result and note it in the report."""
     kind = result[0]
     if kind == "skipped":
         report.skipped.append(result[1])
@@ -452,10 +439,20 @@ def _record(result, writer, words: set, known: dict, report: UpdateReport, add=F
         report.unchanged += 1
     else:
         _, values, doc_words, caveats = result
-        (writer.add_document if add else writer.update_document)(**values)
+        writer.update_document(**values)
         words.update(doc_words)
         report.warnings.extend(caveats)
         (report.updated if values["id"] in known else report.added).append(values["id"])
+
+
+def _top_terms(reader, fieldname: str, limit: int = 10) -> list[tuple[str, int]]:
+    """The most frequent terms of a keyword field, with their document counts."""
+    if fieldname not in reader.indexed_field_names():
+        return []
+    counts = [
+        (term.decode("utf-8"), info.doc_frequency()) for term, info in reader.iter_field(fieldname)
+    ]
+    return sorted(counts, key=lambda item: (-item[1], item[0]))[:limit]
 
 
 def _collect(searcher, whoosh_query, limit: int, filters, mask, sort: str):
@@ -538,91 +535,3 @@ def _existing_source(source: Path | str) -> Path:
     if not root.exists():
         raise SearchkitError(f"no such posts folder or file: {root}")
     return root
-
-
-def _read_pointer(path: Path) -> str:
-    try:
-        return (path / CURRENT).read_text("utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        raise IndexNotFoundError(path) from None
-
-
-def _read_current(path: Path) -> tuple[str, dict]:
-    generation = _read_pointer(path)
-    try:
-        meta = json.loads((path / generation / META).read_text("utf-8"))
-    except (OSError, ValueError) as error:
-        raise IncompatibleIndexError(path, f"its {META} is unreadable ({error})") from None
-    return generation, meta
-
-
-def _write_meta(folder: Path, meta: dict) -> None:
-    tmp = folder / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp, folder / META)
-
-
-def _new_generation(path: Path, userdict: str | None, source: str | None) -> str:
-    """Create an empty Whoosh index in a new generation folder; returns its name."""
-    generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
-    folder = path / generation
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
-    analyzer = Analyzer(userdict)
-    _write_meta(
-        folder,
-        {
-            "format": FORMAT_VERSION,
-            "analyzer": analyzer.fingerprint,
-            "analyzer_version": ANALYZER_VERSION,
-            "userdict": userdict,
-            "source": source,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
-    Vocabulary().save(folder)
-    return generation
-
-
-def _point_to(path: Path, generation: str) -> None:
-    """Make `generation` the live one, atomically (and durably)."""
-    tmp = path / (CURRENT + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(generation + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path / CURRENT)
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _remove_old_generations(path: Path, keep: set[str]) -> None:
-    """Delete generation folders other than `keep` (the new one and the one just replaced,
-    which readers opened before the swap may still be using)."""
-    for folder in path.glob("gen-*"):
-        if folder.name not in keep and folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def _lock(path: Path, timeout: float = LOCK_TIMEOUT):
-    """The index's writer lock (fcntl: released by the OS even if the process is killed)."""
-    import fcntl
-
-    handle = open(path / LOCK, "a+")
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(path) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        handle.close()

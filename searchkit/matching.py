@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
-from whoosh.query.spans import Span, SpanWrappingMatcher
+from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 from whoosh.util import make_binary_tree
 
 from .analysis import CJK_CHARS
@@ -84,8 +84,14 @@ def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     plan.gaps = frozenset(gaps)
     length = len(text)
     first_cjk = units[0][2]
-    if len(units) == 1 and first_cjk:
-        plan.full = tuple(vocab.containing(text))
+    if len(units) == 1:
+        # One run: a single token holds every occurrence of a letter/digit run, and (with
+        # the chains below) of a CJK run.
+        plan.full = (
+            tuple(vocab.containing(text)) if first_cjk else ((text,) if text in vocab else ())
+        )
+        if not first_cjk:
+            return plan
     # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
     for index, (start, end, cjk) in enumerate(units):
         cuts = list(range(start, end + 1)) if cjk else [start, end]
@@ -322,3 +328,13 @@ class ContainsMatcher(SpanWrappingMatcher):
 
     def weight(self):
         return self._weight
+
+
+class Near(SpanNear):
+    """`SpanNear` that can size itself, so Whoosh can plan `And` queries containing it."""
+
+    def estimate_size(self, ixreader):
+        return min(self.a.estimate_size(ixreader), self.b.estimate_size(ixreader))
+
+    def estimate_min_size(self, ixreader):
+        return 0

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from whoosh import query as wq
-from whoosh.query.spans import SpanNear
 
 from .analysis import CJK_CHARS, Analyzer, normalize
 from .errors import QueryError
-from .matching import Contains, make_plan
+from .matching import Contains, Near, make_plan
 from .schema import BODY, TITLE
 from .vocabulary import Vocabulary
 
@@ -326,7 +325,7 @@ def _proximity(parsed: ParsedQuery, vocab: Vocabulary) -> wq.Query | None:
     if len(texts) < 2:
         return None
     near = [
-        SpanNear(
+        Near(
             Contains(BODY, make_plan(a, vocab)),
             Contains(BODY, make_plan(b, vocab)),
             slop=PROXIMITY_SLOP,

@@ -16,7 +16,7 @@ from searchkit import (
     load_posts,
 )
 from searchkit.analysis import normalize
-from searchkit.index import _lock
+from searchkit.storage import lock as _lock
 
 pytestmark = pytest.mark.needs_corpus
 
@@ -110,7 +110,7 @@ def test_update_from_adds_changes_and_deletes(tmp_path):
     index = Index.create(tmp_path / "index")
     first = index.update_from(posts)
     assert len(first.added) == 129 and not first.skipped
-    assert index.source == posts.resolve()
+    assert index.sources == [posts.resolve()]
 
     again = index.update_from(posts)
     assert (again.added, again.updated, again.deleted, again.unchanged) == ([], [], [], 129)

@@ -159,3 +159,30 @@ def test_parse_structure():
 def test_date_ranges_are_read_in_utc_plus_8():
     start, end = parse_date_range("2022-06")
     assert (start.isoformat(), end.isoformat()) == ("2022-05-31T16:00:00", "2022-06-30T16:00:00")
+
+
+def test_terms_close_together_rank_higher(tmp_path):
+    from searchkit import Document, Index
+
+    filler = "市场情绪平稳，成交量一般。" * 20
+    index = Index.create(tmp_path / "index")
+    index.add(
+        [
+            Document(id="far", title="", body="央行" + filler + "降准"),
+            Document(id="near", title="", body=filler + "央行宣布降准" + filler[:-4]),
+        ]
+    )
+    assert ids(index.search("央行 降准")) == ["near", "far"]
+
+
+def test_title_matches_rank_above_body_matches(tmp_path):
+    from searchkit import Document, Index
+
+    index = Index.create(tmp_path / "index")
+    index.add(
+        [
+            Document(id="body", title="市场综述", body="今日央行宣布降准，市场反应平稳。"),
+            Document(id="title", title="央行宣布降准", body="今日市场反应平稳，成交量一般。"),
+        ]
+    )
+    assert ids(index.search("降准")) == ["title", "body"]

@@ -1,0 +1,74 @@
+"""Posts -> Whoosh field values, in worker processes when there are many.
+
+Reading, parsing and analyzing a post (jieba, mostly) is CPU work that parallelizes
+perfectly; writing postings into Whoosh is not. So a process pool (forked after jieba's
+dictionary is loaded, so workers inherit it) does the former and the parent the latter.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from . import documents
+from .analysis import Analyzer
+from .documents import Document, LoadProblem
+from .errors import SearchkitError
+from .schema import document_fields
+
+PARALLEL_THRESHOLD = 64  # fewer documents than this are analyzed in-process
+CHUNK = 16
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _analyze_one(doc: Document):
+    return document_fields(doc, _worker_analyzer)
+
+
+def _load_one(item):
+    path, doc_id, root, old_checksum = item
+    stat = path.stat()
+    try:
+        doc, caveats = documents.read_post_with_caveats(path, root)
+    except SearchkitError as error:
+        return ("skipped", LoadProblem(path, getattr(error, "reason", str(error))))
+    doc = _with_id(doc, doc_id)
+    if old_checksum is not None and doc.checksum == old_checksum:
+        return ("unchanged", doc_id)
+    values, words = document_fields(doc, _worker_analyzer, (stat.st_mtime_ns, stat.st_size))
+    return ("indexed", values, words, [LoadProblem(path, c, skipped=False) for c in caveats])
+
+
+def _with_id(doc: Document, doc_id: str) -> Document:
+    return doc if doc.id == doc_id else replace(doc, id=doc_id)
+
+
+def _parallel(function, items: list, analyzer: Analyzer):
+    """Map `function` over `items`, in a process pool when there are many."""
+    global _worker_analyzer
+    _worker_analyzer = analyzer
+    if len(items) < PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
+        yield from map(function, items)
+        return
+    import multiprocessing
+
+    analyzer.load()  # once, before forking, so the workers inherit the dictionary
+    context = multiprocessing.get_context("fork")
+    with context.Pool(os.cpu_count()) as pool:
+        yield from pool.imap(function, items, chunksize=CHUNK)
+
+
+def analyze_documents(docs: list[Document], analyzer: Analyzer):
+    """Yield (field values, words) for each document, in order."""
+    return _parallel(_analyze_one, docs, analyzer)
+
+
+def load_and_analyze(todo: list[tuple[Path, str, str | None]], root: Path, analyzer: Analyzer):
+    """Read and analyze posts. `todo` holds (path, id, checksum already indexed or None).
+
+    Yields ("indexed", values, words, caveats), ("unchanged", id) or ("skipped", problem).
+    """
+    items = [(path, doc_id, root, checksum) for path, doc_id, checksum in todo]
+    return _parallel(_load_one, items, analyzer)

@@ -1,0 +1,119 @@
+"""The on-disk layout of an index folder: the live-generation pointer, generation folders
+with their metadata, and the writer lock.
+
+* `CURRENT` names the live generation folder; it is replaced atomically (`os.replace`, fsync).
+* `gen-*` folders each hold a Whoosh index, `meta.json` and `vocab.txt`.
+* `LOCK` is held (fcntl) by whichever process writes; readers never take it. The OS releases
+  it when the process dies, so a killed writer leaves no stale lock behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from .analysis import ANALYZER_VERSION, Analyzer
+from .errors import IncompatibleIndexError, IndexLockedError, IndexNotFoundError
+from .schema import make_schema
+from .vocabulary import Vocabulary
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+META = "meta.json"
+LOCK = "LOCK"
+LOCK_TIMEOUT = 30.0
+
+
+def read_pointer(path: Path) -> str:
+    try:
+        return (path / CURRENT).read_text("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        raise IndexNotFoundError(path) from None
+
+
+def read_current(path: Path) -> tuple[str, dict]:
+    generation = read_pointer(path)
+    try:
+        meta = json.loads((path / generation / META).read_text("utf-8"))
+    except (OSError, ValueError) as error:
+        raise IncompatibleIndexError(path, f"its {META} is unreadable ({error})") from None
+    return generation, meta
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    tmp = folder / (META + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
+    os.replace(tmp, folder / META)
+
+
+def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
+    """Create an empty Whoosh index in a new generation folder; returns its name."""
+    generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
+    folder = path / generation
+    folder.mkdir()
+    whoosh_index.create_in(str(folder), make_schema())
+    analyzer = Analyzer(userdict)
+    write_meta(
+        folder,
+        {
+            "format": FORMAT_VERSION,
+            "analyzer": analyzer.fingerprint,
+            "analyzer_version": ANALYZER_VERSION,
+            "userdict": userdict,
+            "sources": sources,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    Vocabulary().save(folder)
+    return generation
+
+
+def point_to(path: Path, generation: str) -> None:
+    """Make `generation` the live one, atomically (and durably)."""
+    tmp = path / (CURRENT + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(generation + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path / CURRENT)
+    directory = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def remove_old_generations(path: Path, keep: set[str]) -> None:
+    """Delete generation folders other than `keep` (the new one and the one just replaced,
+    which readers opened before the swap may still be using)."""
+    for folder in path.glob("gen-*"):
+        if folder.name not in keep and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def lock(path: Path, timeout: float = LOCK_TIMEOUT):
+    """The index's writer lock (fcntl: released by the OS even if the process is killed)."""
+    import fcntl
+
+    handle = open(path / LOCK, "a+")
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(path) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        handle.close()
