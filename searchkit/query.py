@@ -50,7 +50,9 @@ STOP_WORDS = frozenset(
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<empty>-?[A-Za-z]+):(?=\s|$)|(?P<neg>-(?=\S))?(?:(?P<field>[A-Za-z]+):(?=\S|$))?"
-    r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^”]*)”|(?P<bad>["“][^"”]*$)|(?P<word>[^\s"“]+)))'
+    # Chinese quotes make a phrase only when paired; a stray one is punctuation (people paste
+    # text like 又叫”角瓜“). An unpaired ASCII quote is an error.
+    r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^“”"]*)”|(?P<bad>"[^"]*$)|(?P<word>[^\s"]+)))'
 )
 _EDGE_SEPARATORS = re.compile(rf"^[^\w{CJK_CHARS}]+|[^\w{CJK_CHARS}]+$")
 
@@ -305,13 +307,7 @@ def build(
     if not exact_only and analyzer is not None and is_natural_language(parsed):
         relaxed_terms = relaxed_words(parsed, vocab, analyzer)
         if relaxed_terms:
-            relaxed = wq.Or(
-                [
-                    q
-                    for w in relaxed_terms
-                    for q in (wq.Term(TITLE, w, boost=TITLE_BOOST), wq.Term(BODY, w))
-                ]
-            )
+            relaxed = wq.Or([_relaxed_word_query(w, vocab) for w in relaxed_terms])
             if excluded:
                 relaxed = wq.AndNot(relaxed, wq.Or(excluded))
     return QueryPlan(exact, relaxed, parsed.text_terms(), relaxed_terms)
@@ -346,11 +342,19 @@ def is_natural_language(parsed: ParsedQuery) -> bool:
     return any(len(re.findall(f"[{CJK_CHARS}]", t)) >= 5 or len(t.split()) >= 3 for t in texts)
 
 
+def _relaxed_word_query(word: str, vocab: Vocabulary) -> wq.Query:
+    """A word of a relaxed query: BM25 on the indexed word, or where jieba cut the query
+    into a word the posts never produced, the posts that contain it."""
+    if word in vocab:
+        return wq.Or([wq.Term(TITLE, word, boost=TITLE_BOOST), wq.Term(BODY, word)])
+    return text_query(word, vocab)
+
+
 def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) -> list[str]:
     """The query's indexed words minus stop words, in order, without repeats."""
     words = []
     for text in parsed.text_terms():
         for word in analyzer.words(text):
-            if word not in STOP_WORDS and word in vocab and word not in words:
+            if word not in STOP_WORDS and word not in words:
                 words.append(word)
     return words

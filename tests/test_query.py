@@ -186,3 +186,8 @@ def test_title_matches_rank_above_body_matches(tmp_path):
         ]
     )
     assert ids(index.search("降准")) == ["title", "body"]
+
+
+def test_stray_chinese_quotes_are_punctuation(handmade_index):
+    assert ids(handmade_index.search("”缩表“")) and ids(handmade_index.search("“缩表"))
+    assert sorted(ids(handmade_index.search("“缩表”"))) == ["a", "e"]
