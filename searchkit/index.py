@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from whoosh import collectors
@@ -70,6 +70,18 @@ class UpdateReport:
     def indexed(self) -> int:
         return len(self.added) + len(self.updated)
 
+    def merge(self, other: UpdateReport) -> UpdateReport:
+        """The two reports added together (e.g. updates from several folders)."""
+        return UpdateReport(
+            self.added + other.added,
+            self.updated + other.updated,
+            self.deleted + other.deleted,
+            self.unchanged + other.unchanged,
+            self.skipped + other.skipped,
+            self.warnings + other.warnings,
+            self.seconds + other.seconds,
+        )
+
 
 class Index:
     """A searchkit index on disk. Use `Index.create` or `Index.open`, ideally in `with`."""
@@ -103,16 +115,19 @@ class Index:
         return cls.open(path)
 
     @classmethod
-    def open(cls, path: Path | str) -> Index:
-        """Open the index at `path`. Raises `IndexNotFoundError` or `IncompatibleIndexError`."""
+    def open(cls, path: Path | str, check: bool = True) -> Index:
+        """Open the index at `path`. Raises `IndexNotFoundError` or `IncompatibleIndexError`.
+
+        `check=False` skips the analyzer check, to open an incompatible index only to
+        `rebuild` it (searching it could miss posts).
+        """
         path = Path(path)
         generation, meta = storage.read_current(path)
-        if meta.get("format") != FORMAT_VERSION:
+        if check and meta.get("format") != FORMAT_VERSION:
             raise IncompatibleIndexError(
                 path, f"index format {meta.get('format')!r}, expected {FORMAT_VERSION}"
             )
-        analyzer = Analyzer(meta.get("userdict"))
-        if meta.get("analyzer") != analyzer.fingerprint:
+        if check and meta.get("analyzer") != Analyzer(meta.get("userdict")).fingerprint:
             raise IncompatibleIndexError(
                 path, "it was built with a different analyzer or dictionary"
             )
@@ -183,8 +198,8 @@ class Index:
         offset: int = 0,
         sort: str = "relevance",
         exact_only: bool = False,
-        since=None,
-        until=None,
+        since: date | datetime | str | None = None,
+        until: date | datetime | str | None = None,
         category: str | None = None,
         tag: str | None = None,
     ) -> SearchResults:
@@ -242,7 +257,7 @@ class Index:
         """The shared searcher, reopened if another process committed or rebuilt."""
         generation = storage.read_pointer(self.path)
         if generation != self._generation:
-            fresh = Index.open(self.path)
+            fresh = Index.open(self.path, check=False)
             self.close()
             self._generation, self.meta = fresh._generation, fresh.meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None

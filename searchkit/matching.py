@@ -52,17 +52,11 @@ class ContainsPlan:
     text: str
     full: tuple[str, ...] = ()  # words containing the whole text (single-run text only)
     edges: list[Edge] = field(default_factory=list)
-    gaps: frozenset[int] = frozenset()  # offsets after which a separator adds a position
+    gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
 
     @property
     def empty(self) -> bool:
         return not self.full and not self.edges
-
-    def words(self) -> set[str]:
-        found = set(self.full)
-        for edge in self.edges:
-            found.update(edge.words)
-        return found
 
 
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:

@@ -1,0 +1,612 @@
+"""The `searchkit` and `searchkit-rebuild` commands.
+
+A thin skin over the library: each command parses its options, calls `Index`, and renders
+what comes back with rich (imported only when there is something to render). Exit codes:
+0 when a search has hits or a command succeeded, 1 when a search found nothing (like grep),
+2 for a user error, printed as one line `searchkit: error: ...` on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import IncompatibleIndexError, IndexNotFoundError, SearchkitError
+from .index import Index, UpdateReport
+
+DEFAULT_INDEX = Path("index")
+EXIT_NO_HITS = 1
+EXIT_USER_ERROR = 2
+EXIT_FAILURE = 1
+
+
+class CommandError(click.ClickException):
+    """An error shown as one line, `searchkit: error: <message>`, on stderr: no traceback.
+    By default a user error (exit code 2)."""
+
+    def __init__(self, message: str, prog: str = "searchkit", exit_code: int = EXIT_USER_ERROR):
+        super().__init__(message)
+        self.prog = prog
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"{self.prog}: error: {self.format_message()}", err=True)
+
+
+class SearchkitGroup(click.Group):
+    """Turns every library error into a `CommandError`, whichever command raised it."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SearchkitError as error:
+            raise CommandError(str(error)) from None
+
+
+def index_option(command):
+    return click.option(
+        "--index",
+        "index_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        envvar="SEARCHKIT_INDEX",
+        show_envvar=True,
+        help="The index folder.  [default: ./index]",
+    )(command)
+
+
+def userdict_option(command):
+    return click.option(
+        "--userdict",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="An extra jieba user dictionary: one word a line, optionally with a frequency.",
+    )(command)
+
+
+@click.group(cls=SearchkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="searchkit")
+def cli():
+    """Chinese full-text search for Jekyll news archives.
+
+    \b
+    Try it on the bundled demo posts, then on your own:
+      searchkit search 缩表
+      searchkit index path/to/_posts
+      searchkit search '逆回购 -美联储' --since 2022-06
+
+    The index lives in --index, else $SEARCHKIT_INDEX, else ./index. Exit codes:
+    0 hits found or command done, 1 no hits, 2 user error. Run a command with --help
+    for its options.
+    """
+
+
+# --- index, rebuild ------------------------------------------------------------------------
+
+
+@cli.command("index")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path), metavar="[SOURCE]...")
+@index_option
+@userdict_option
+def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: Path | None):
+    """Create or update the index from posts folders.
+
+    Brings the index up to date with each SOURCE, a Jekyll posts folder (or one post
+    file), creating the index if there is none. Only new and changed posts are read; posts
+    whose files are gone are deleted. With no SOURCE, the folders the index was built from
+    are used. Bad posts are skipped and listed.
+
+    \b
+    Examples:
+      searchkit index _posts
+      searchkit index _posts more/_posts --index ~/news-index
+      searchkit index                      # update from the recorded folders
+    """
+    path = index_path or DEFAULT_INDEX
+    try:
+        index = Index.open(path)
+    except IndexNotFoundError:
+        if not sources:
+            raise CommandError(
+                f"no index at {_shown(path)} yet; give the posts folder to build it from, "
+                f"e.g. `searchkit index _posts --index {_shown(path)}`"
+            ) from None
+        index = Index.create(path, userdict=userdict)
+    with index:
+        if userdict is not None and index.analyzer.userdict != _read_userdict(userdict):
+            click.echo(
+                f"searchkit: note: the index at {_shown(path)} was built with another user "
+                f"dictionary, which stays in use; to switch to {userdict}, run "
+                f"`searchkit rebuild --userdict {userdict} --index {_shown(path)}`",
+                err=True,
+            )
+        sources = sources or tuple(index.sources)
+        if not sources:
+            raise CommandError(
+                "the index records no posts folder; give one: `searchkit index _posts`"
+            )
+        reports = []
+        for source in sources:
+            with _progress(f"Indexing {Path(source).name}") as progress:
+                reports.append(index.update_from(source, progress=progress))
+    _print_report(_combined(reports))
+
+
+@cli.command()
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@index_option
+@userdict_option
+def rebuild(source: Path | None, index_path: Path | None, userdict: Path | None):
+    """Rebuild the index from scratch and swap it in atomically.
+
+    Searches keep using the old index until the new one is complete; if the rebuild fails,
+    the old one stays. SOURCE defaults to the folders the index was built from; given, it
+    replaces them (and creates the index if there is none). Use it after changing --userdict
+    or when searchkit says the index is incompatible.
+
+    \b
+    Examples:
+      searchkit rebuild
+      searchkit rebuild _posts --index ~/news-index
+      searchkit rebuild --userdict my_words.txt
+    """
+    path = index_path or DEFAULT_INDEX
+    with _open_for_rebuild(path, create=source is not None, userdict=userdict) as index:
+        with _progress("Rebuilding") as progress:
+            report = index.rebuild(source, progress=progress, userdict=userdict)
+    _print_report(report)
+
+
+def _open_for_rebuild(path: Path, create: bool, userdict: Path | None = None) -> Index:
+    """The index to rebuild: an existing one (even one this version cannot search), or a new
+    empty one when `create` and there is none."""
+    try:
+        return Index.open(path)
+    except IndexNotFoundError:
+        if not create:
+            raise
+        return Index.create(path, userdict=userdict)
+    except IncompatibleIndexError:
+        # Its error says to rebuild it: a rebuild never reads the old postings.
+        return Index.open(path, check=False)
+
+
+def _combined(reports: list[UpdateReport]) -> UpdateReport:
+    return functools.reduce(UpdateReport.merge, reports, UpdateReport())
+
+
+@contextmanager
+def _progress(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A `progress(done, total)` callback drawing a bar on stderr, or None when stderr is not
+    a terminal, so that pipes, log files and cron mail get no bar frames."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class FilesPerSecond(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed:.0f} files/s" if task.speed else "", "progress.data.speed")
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        FilesPerSecond(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _print_report(report: UpdateReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False)
+    counts = {
+        "added": len(report.added),
+        "updated": len(report.updated),
+        "deleted": len(report.deleted),
+        "unchanged": report.unchanged,
+        "skipped": len(report.skipped),
+        "warnings": len(report.warnings),
+    }
+    for name in counts:
+        table.add_column(name, justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_row(*(str(n) for n in counts.values()), f"{report.seconds:.1f}")
+    console = _console()
+    console.print(table)
+    for label, style, problems in (
+        ("skipped", "bold red", report.skipped),
+        ("warning", "yellow", report.warnings),
+    ):
+        for problem in problems:
+            # soft_wrap: one line per post, whatever the width, for grep and copy-paste
+            line = Text.assemble((label, style), f" {problem.path}: {problem.reason}")
+            console.print(line, soft_wrap=True)
+
+
+# --- search, show, stats -------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("query")
+@index_option
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Hits a page."
+)
+@click.option(
+    "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Which page (1-based)."
+)
+@click.option(
+    "--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True
+)
+@click.option("--since", metavar="DATE", help="Posts from DATE on (YYYY, YYYY-MM, YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Posts up to the end of DATE.")
+@click.option("--category", help="Only posts in this category.")
+@click.option("--tag", help="Only posts with this tag.")
+@click.option("--exact", is_flag=True, help="Exact hits only: no best-match top-up.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def search(query, index_path, limit, page, sort, since, until, category, tag, exact, as_json):
+    """Search the index for QUERY.
+
+    Every post whose title or body contains each term is an exact hit; a question or long
+    phrase is topped up with best-match hits, labelled as such. Terms are ANDed; "a phrase",
+    a OR b, -term, title:, body:, tag:, category: and date:2022-06 also work.
+
+    \b
+    Examples:
+      searchkit search 缩表
+      searchkit search '逆回购 OR MLF' --sort date --limit 5
+      searchkit search 美联储 --since 2026-06 --category cls --json
+    """
+    with _open_for_reading(index_path) as index:
+        started = time.perf_counter()
+        results = index.search(
+            query,
+            limit=limit,
+            offset=(page - 1) * limit,
+            sort=sort,
+            exact_only=exact,
+            since=since,
+            until=until,
+            category=category,
+            tag=tag,
+        )
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    if as_json:
+        document = {
+            "query": results.query,
+            "total": results.total,
+            "exact_total": results.exact_total,
+            "hits": [_hit_json(hit) for hit in results],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        render_results(_console(), results, page, limit, elapsed_ms)
+    if results.total == 0:
+        sys.exit(EXIT_NO_HITS)
+
+
+def render_results(console, results, page: int, limit: int, elapsed_ms: float) -> None:
+    """Print a page of `SearchResults`: a header line, then each hit with its snippet."""
+    from rich.text import Text
+
+    from .highlight import to_rich
+
+    noun = "result" if results.total == 1 else "results"
+    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (results.query, "bold"))
+    if results.exact_total != results.total:
+        header.append(f" ({results.exact_total} exact)")
+    pages = math.ceil(results.total / limit) if limit else 1
+    if pages > 1:
+        header.append(f" · page {page} of {pages}")
+    header.append(f" · {elapsed_ms:.0f} ms", "dim")
+    console.print(header)
+    if results.total and not results.hits and limit:
+        console.print(f"Page {page} is past the last page ({pages}).")
+    for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
+        title = Text.assemble((f"{rank:>2}. ", "bold"), (hit.title or hit.id, "bold cyan"))
+        if not hit.exact:
+            title.append("  best match", "italic magenta")
+        meta = [_local_minute(hit.date), ", ".join(hit.categories), hit.id]
+        console.print()
+        console.print(title)
+        console.print(Text("    " + " · ".join(part for part in meta if part), "dim"))
+        _print_folded(console, to_rich(hit.snippet, list(hit.marks)), indent=4)
+
+
+def _hit_json(hit) -> dict:
+    return {
+        **_post_json(hit),
+        "score": hit.score if math.isfinite(hit.score) else 0.0,
+        "exact": hit.exact,
+        "snippet": hit.snippet,
+        "marks": [[start, end] for start, end in hit.marks],
+    }
+
+
+def _post_json(post) -> dict:
+    """The fields a `Hit` shares with a `Document`, as JSON values."""
+    return {
+        "id": post.id,
+        "path": str(post.path) if post.path else None,
+        "url": post.url,
+        "title": post.title,
+        "date": post.date.isoformat() if post.date else None,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+    }
+
+
+@cli.command()
+@click.argument("doc_id", metavar="ID")
+@index_option
+@click.option("--query", "-q", help="Highlight this query's terms in the post.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool):
+    """Show one post: metadata and full text.
+
+    ID is the id `searchkit search` prints for each hit (the file's path in its posts
+    folder). With --query, the query's matches are highlighted and counted.
+
+    \b
+    Examples:
+      searchkit show 2022-06-07-202206072404046437.md --query 缩表
+      searchkit show 2022-06-07-202206072404046437.md --json
+    """
+    from .highlight import find_marks
+    from .query import parse
+
+    terms = parse(query).text_terms() if query else []
+    with _open_for_reading(index_path) as index:
+        try:
+            post = index.get(doc_id)
+        except KeyError:
+            raise CommandError(
+                f"no post with id {doc_id!r} in the index at {_shown(index.path)}; "
+                "`searchkit search` shows each hit's id"
+            ) from None
+    title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
+    if as_json:
+        document = {
+            **_post_json(post),
+            "body": post.body,
+            "title_marks": [list(mark) for mark in title_marks],
+            "body_marks": [list(mark) for mark in body_marks],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return
+    from .highlight import to_rich
+
+    console = _console()
+    console.print(to_rich(post.title or post.id, title_marks, "bold black on yellow"), style="bold")
+    rows = [
+        ("id", post.id),
+        ("date", _local_minute(post.date)),
+        ("categories", ", ".join(post.categories)),
+        ("tags", ", ".join(post.tags)),
+        ("url", post.url),
+        ("path", str(post.path) if post.path else None),
+    ]
+    if query:
+        count = len(title_marks) + len(body_marks)
+        rows.append(("matches", f"{count} for {query}"))
+    _print_fields(console, rows)
+    console.print()
+    _print_folded(console, to_rich(post.body, body_marks))
+
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def stats(index_path: Path | None, as_json: bool):
+    """Figures about the index.
+
+    Documents, size on disk, date range, top categories and tags, the posts folders it was
+    built from, the analyzer's version and fingerprint, and the vocabulary size.
+
+    \b
+    Examples:
+      searchkit stats
+      searchkit stats --index ~/news-index --json
+    """
+    with _open_for_reading(index_path) as index:
+        figures = index.stats()
+    if as_json:
+        click.echo(json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=_json_value))
+        return
+    dates = " … ".join(f"{d:%Y-%m-%d}" for d in (figures.first_date, figures.last_date) if d)
+    _print_fields(
+        _console(),
+        [
+            ("index", f"{_shown(figures.path)} ({figures.generation})"),
+            ("documents", f"{figures.documents:,}"),
+            ("size on disk", _human_size(figures.size_bytes)),
+            ("dates (UTC)", dates or "none"),
+            ("categories", _counts(figures.categories)),
+            ("tags", _counts(figures.tags)),
+            ("sources", "\n".join(str(source) for source in figures.sources) or "none"),
+            (
+                "analyzer",
+                f"version {figures.analyzer_version}, fingerprint "
+                f"{figures.analyzer_fingerprint}, user dictionary of "
+                f"{figures.user_dictionary_words:,} words",
+            ),
+            ("vocabulary", f"{figures.vocabulary_size:,} words"),
+        ],
+    )
+
+
+def _open_for_reading(index_path: Path | None) -> Index:
+    """The index named by --index or $SEARCHKIT_INDEX; else ./index; else, for a new user
+    who has built nothing yet, the bundled demo (built once in the user's cache)."""
+    if index_path is not None:
+        return Index.open(index_path)
+    try:
+        return Index.open(DEFAULT_INDEX)
+    except IndexNotFoundError:
+        pass
+    from . import demo
+
+    def note(text: str) -> None:
+        click.echo(f"searchkit: {text}", err=True)
+
+    note(
+        f"no index at ./index, so using the bundled demo ({demo.demo_post_count()} posts); "
+        "build your own with `searchkit index POSTS_FOLDER`"
+    )
+    location = _shown(demo.demo_index_path())
+    return demo.open_demo_index(
+        on_build=lambda: note(f"building the demo index once in {location}")
+    )
+
+
+# --- searchkit-rebuild ---------------------------------------------------------------------
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("source", required=False, type=click.Path(path_type=Path))
+@index_option
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.version_option(__version__, prog_name="searchkit-rebuild")
+def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
+    """Rebuild a searchkit index atomically; for cron.
+
+    Rebuilds from SOURCE, or from the folders the index was built from, then prints one
+    summary line (nothing with --quiet) and each skipped post on stderr. A failed rebuild
+    leaves the old index in place. Exit codes: 0 done, 2 user error, 1 any other failure.
+
+    \b
+    Examples:
+      searchkit-rebuild --index /srv/news/index
+      searchkit-rebuild /srv/news/_posts --index /srv/news/index --quiet
+    """
+    path = index_path or DEFAULT_INDEX
+    prog = "searchkit-rebuild"
+    try:
+        with _open_for_rebuild(path, create=source is not None) as index:
+            report = index.rebuild(source)
+            documents = index.count()
+    except SearchkitError as error:
+        raise CommandError(str(error), prog) from None
+    except Exception as error:  # noqa: BLE001 - cron wants one line, not a traceback
+        raise CommandError(f"{type(error).__name__}: {error}", prog, EXIT_FAILURE) from None
+    if quiet:
+        return
+    for problem in report.skipped:
+        click.echo(f"{prog}: skipped {problem.path}: {problem.reason}", err=True)
+    click.echo(
+        f"{prog}: {documents} documents, {len(report.skipped)} skipped, "
+        f"{report.seconds:.1f} s (index {_shown(path)})"
+    )
+
+
+# --- small formatting helpers --------------------------------------------------------------
+
+
+def _console():
+    from rich.console import Console
+
+    # `highlight=False`: rich would otherwise colour numbers and dates inside news text.
+    return Console(highlight=False)
+
+
+def _print_folded(console, text, indent: int = 0) -> None:
+    """Print a `rich.text.Text` indented, its lines folded at the console's width.
+
+    Folded by characters, not wrapped at spaces: Chinese has no spaces, and rich's word
+    wrapping would strand a short line before every long run of characters.
+    """
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    width = max(console.width - indent, 20)
+    for line in text.split("\n", allow_blank=True):
+        breaks, used = [], 0
+        for offset, char in enumerate(line.plain):
+            used += cell_len(char)
+            if used > width:
+                breaks.append(offset)
+                used = cell_len(char)
+        for part in line.divide(breaks):
+            console.print(Text(" " * indent) + part, no_wrap=True)
+
+
+def _print_fields(console, rows: list[tuple[str, str | None]]) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")  # a path or URL is for copying: never cut it short
+    for name, value in rows:
+        if value:
+            table.add_row(name, value)
+    console.print(table)
+
+
+def _read_userdict(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CommandError(f"cannot read the user dictionary {path}: {error}") from None
+
+
+def _local_minute(moment: datetime | None) -> str:
+    """`YYYY-MM-DD HH:MM` in the post's own time zone, or ''."""
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _counts(pairs: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({count:,})" for name, count in pairs) or "none"
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            break
+    return f"{size:.1f} {unit}"
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: `./index`, `~/.cache/...`."""
+    home = Path.home()
+    if path.is_absolute() and (path == home or home in path.parents):
+        return "~/" + str(path.relative_to(home))
+    if not path.is_absolute() and not str(path).startswith("."):
+        return f"./{path}"
+    return str(path)

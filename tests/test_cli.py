@@ -1,0 +1,477 @@
+"""The `searchkit` and `searchkit-rebuild` commands, through click's CliRunner (and once as
+the installed console script): every command, every exit code, the JSON format."""
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import FINEWS, REFERENCE_POST
+
+from searchkit import Index, cli, demo
+
+pytestmark = pytest.mark.needs_corpus
+
+REFERENCE_ID = REFERENCE_POST.name
+HIT_KEYS = {
+    "id": str,
+    "path": (str, type(None)),
+    "url": (str, type(None)),
+    "title": str,
+    "date": (str, type(None)),
+    "categories": list,
+    "tags": list,
+    "score": float,
+    "exact": bool,
+    "snippet": str,
+    "marks": list,
+}
+PROGRESS_BAR_CHARS = re.compile("[━╸╺]")
+
+
+@pytest.fixture(autouse=True)
+def no_index_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The finews posts indexed by `searchkit index`: (index path, the CliRunner result)."""
+    path = tmp_path_factory.mktemp("cli") / "index"
+    result = CliRunner().invoke(cli.cli, ["index", str(FINEWS), "--index", str(path)])
+    return path, result
+
+
+@pytest.fixture
+def index_path(built):
+    return built[0]
+
+
+@pytest.fixture
+def few_posts(tmp_path):
+    """A posts folder of five finews posts (the reference post among them)."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for post in [REFERENCE_POST, *sorted(FINEWS.glob("2021-12-08-*.md"))[:4]]:
+        shutil.copy(post, posts / post.name)
+    return posts
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli.cli, [str(a) for a in args], env=env)
+
+
+def run_rebuild_script(*args):
+    return CliRunner().invoke(cli.rebuild_main, [str(a) for a in args])
+
+
+def search_json(*args, env=None):
+    result = run("search", *args, "--json", env=env)
+    return result, json.loads(result.stdout)
+
+
+def assert_one_error_line(result, code=2, prog="searchkit"):
+    assert result.exit_code == code, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), result.stderr
+    assert "Traceback" not in result.output
+
+
+def assert_search_document(document):
+    assert set(document) == {"query", "total", "exact_total", "hits"}
+    assert isinstance(document["total"], int) and isinstance(document["exact_total"], int)
+    for hit in document["hits"]:
+        assert set(hit) == set(HIT_KEYS)
+        for key, kind in HIT_KEYS.items():
+            assert isinstance(hit[key], kind), key
+        for mark in hit["marks"]:
+            assert isinstance(mark, list) and len(mark) == 2
+            assert 0 <= mark[0] < mark[1] <= len(hit["snippet"])
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+def test_index_builds_and_prints_a_summary(built):
+    _, result = built
+    assert result.exit_code == 0, result.output
+    header, counts = result.stdout.splitlines()[:2]
+    assert header.split() == [
+        "added", "updated", "deleted", "unchanged", "skipped", "warnings", "seconds"
+    ]  # fmt: skip
+    assert counts.split()[:6] == ["129", "0", "0", "0", "0", "0"]
+
+
+def test_index_without_a_terminal_draws_no_progress_bar(built):
+    _, result = built
+    assert not PROGRESS_BAR_CHARS.search(result.output)
+    with cli._progress("Indexing") as progress:
+        assert progress is None  # pytest's stderr is not a terminal
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with cli._progress("Indexing") as progress:
+        progress(1, 2)
+        progress(2, 2)
+    assert callable(progress)
+
+
+def test_index_updates_incrementally_and_lists_skipped_posts(tmp_path, few_posts):
+    path = tmp_path / "index"
+    (few_posts / "2026-01-02-broken.md").write_text("---\ntitle: [oops\n---\nbody\n", "utf-8")
+    first = run("index", few_posts, "--index", path)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.splitlines()[1].split()[:6] == ["5", "0", "0", "0", "1", "0"]
+    assert "skipped" in first.stdout and "2026-01-02-broken.md" in first.stdout
+    (few_posts / REFERENCE_ID).unlink()
+    again = run("index", "--index", path)  # no SOURCE: the recorded folder
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[1].split()[:6] == ["0", "0", "1", "4", "1", "0"]
+
+
+def test_index_with_another_userdict_suggests_rebuild(tmp_path, few_posts):
+    path = tmp_path / "index"
+    assert run("index", few_posts, "--index", path).exit_code == 0
+    words = tmp_path / "words.txt"
+    words.write_text("缩表计划 5\n", "utf-8")
+    result = run("index", few_posts, "--index", path, "--userdict", words)
+    assert result.exit_code == 0, result.output
+    assert f"searchkit rebuild --userdict {words}" in result.stderr
+
+
+def test_index_needs_a_source_for_a_new_index(tmp_path):
+    result = run("index", "--index", tmp_path / "index")
+    assert_one_error_line(result)
+    assert "searchkit index _posts" in result.stderr
+
+
+def test_bad_source_folder_is_a_user_error(tmp_path):
+    result = run("index", tmp_path / "nowhere", "--index", tmp_path / "index")
+    assert_one_error_line(result)
+    assert "nowhere" in result.stderr
+
+
+# --- search --------------------------------------------------------------------------------
+
+
+def test_search_json_finds_exactly_the_reference_post(index_path):
+    result, document = search_json("逆回购", "--index", index_path)
+    assert result.exit_code == 0, result.output
+    assert_search_document(document)
+    assert (document["query"], document["total"], document["exact_total"]) == ("逆回购", 1, 1)
+    [hit] = document["hits"]
+    assert hit["id"] == REFERENCE_ID and hit["path"] == str(REFERENCE_POST)
+    assert hit["date"] == "2022-06-07T13:59:10+08:00" and hit["exact"] is True
+    assert hit["marks"]
+    assert all(hit["snippet"][start:end] == "逆回购" for start, end in hit["marks"])
+
+
+def test_search_prints_ranked_hits(index_path):
+    result = run("search", "缩表", "--index", index_path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1 result for 缩表 · ") and lines[0].endswith(" ms")
+    assert " 1. 美联储缩表" in result.stdout
+    assert f"2022-06-07 13:59 · quanqiuzhongwenshequ · {REFERENCE_ID}" in result.stdout
+    assert "best match" not in result.stdout
+
+
+def test_search_labels_best_match_hits(index_path):
+    result, document = search_json("美联储缩表会不会导致人民币贬值", "--index", index_path)
+    assert result.exit_code == 0
+    relaxed = [hit for hit in document["hits"] if not hit["exact"]]
+    assert relaxed and document["exact_total"] < document["total"]
+    human = run("search", "美联储缩表会不会导致人民币贬值", "--index", index_path)
+    assert "best match" in human.stdout and "exact)" in human.stdout.splitlines()[0]
+    exact_only = search_json("美联储缩表会不会导致人民币贬值", "--exact", "--index", index_path)
+    assert exact_only[1]["total"] == exact_only[1]["exact_total"]
+
+
+def test_search_options_reach_the_library(index_path):
+    _, page_one = search_json("美联储", "--limit", 2, "--sort", "date", "--index", index_path)
+    _, page_two = search_json(
+        "美联储", "-n", 2, "--page", 2, "--sort", "date", "--index", index_path
+    )
+    assert page_one["total"] == page_two["total"] > 2
+    assert len(page_one["hits"]) == 2
+    assert not {h["id"] for h in page_one["hits"]} & {h["id"] for h in page_two["hits"]}
+    dates = [h["date"] for h in page_one["hits"] + page_two["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    _, june = search_json("美联储", "--since", "2022-06", "--index", index_path)
+    assert [h["id"] for h in june["hits"]] == [REFERENCE_ID]
+    _, until = search_json("美联储", "--until", "2021-12-31", "--index", index_path)
+    assert until["total"] == page_one["total"] - 1
+    _, category = search_json("美联储", "--category", "quanqiuzhongwenshequ", "--index", index_path)
+    _, tag = search_json("美联储", "--tag", "全球中文社区新闻", "--index", index_path)
+    assert [h["id"] for h in category["hits"]] == [h["id"] for h in tag["hits"]] == [REFERENCE_ID]
+
+
+def test_page_past_the_end_still_counts_as_found(index_path):
+    result = run("search", "缩表", "--page", 3, "--index", index_path)
+    assert result.exit_code == 0
+    assert "past the last page" in result.stdout
+
+
+def test_no_hits_exit_1(index_path):
+    result = run("search", "zzqqxx", "--index", index_path)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("0 results for zzqqxx")
+    result, document = search_json("zzqqxx", "--index", index_path)
+    assert result.exit_code == 1
+    assert_search_document(document)
+    assert document["total"] == 0 and document["hits"] == []
+
+
+@pytest.mark.parametrize("query", ['"缩表', "", "date:", "缩表 OR"])
+def test_bad_query_is_one_line_exit_2(index_path, query):
+    result = run("search", query, "--index", index_path)
+    assert_one_error_line(result)
+
+
+def test_bad_date_option_is_one_line_exit_2(index_path):
+    assert_one_error_line(run("search", "缩表", "--since", "June", "--index", index_path))
+
+
+def test_missing_index_is_an_error_that_says_how_to_build_one(tmp_path):
+    result = run("search", "缩表", "--index", tmp_path / "none")
+    assert_one_error_line(result)
+    assert "searchkit index" in result.stderr
+
+
+def test_searchkit_index_variable_is_honoured(index_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    found, _ = search_json("缩表", env={"SEARCHKIT_INDEX": str(index_path)})
+    assert found.exit_code == 0 and json.loads(found.stdout)["total"] == 1
+    # Named by the variable, a missing index is an error, not a reason to use the demo.
+    missing = run("search", "缩表", env={"SEARCHKIT_INDEX": str(tmp_path / "none")})
+    assert_one_error_line(missing)
+    assert "searchkit index" in missing.stderr
+
+
+def test_plain_keyword_search_does_not_load_jieba(index_path, monkeypatch):
+    def refuse(self):
+        raise AssertionError("jieba was loaded")
+
+    monkeypatch.setattr("searchkit.analysis.Analyzer.jieba", property(refuse))
+    result, document = search_json("逆回购", "--index", index_path)
+    assert result.exit_code == 0, result.output
+    assert document["total"] == 1
+
+
+# --- the bundled demo ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def new_user(tmp_path, monkeypatch):
+    """A user with no index: empty working folder, empty cache."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return tmp_path
+
+
+def test_first_search_uses_the_bundled_demo(new_user):
+    result, document = search_json("缩表")
+    assert result.exit_code == 0, result.output
+    assert REFERENCE_ID in [hit["id"] for hit in document["hits"]]
+    assert "bundled demo" in result.stderr and "building the demo index" in result.stderr
+    assert (new_user / "cache" / "searchkit" / "demo-index" / "CURRENT").exists()
+    again = run("search", "缩表")
+    assert again.exit_code == 0 and "building" not in again.stderr
+    shown = run("show", REFERENCE_ID, "--query", "缩表")
+    assert shown.exit_code == 0 and "美联储缩表" in shown.stdout
+    stats = run("stats", "--json")
+    assert json.loads(stats.stdout)["documents"] == demo.demo_post_count()
+
+
+def test_demo_folder_and_cache_location(new_user, monkeypatch):
+    assert (demo.demo_posts() / REFERENCE_ID).is_file()
+    assert 60 <= demo.demo_post_count() <= 100
+    assert sum(p.stat().st_size for p in demo.demo_posts().glob("*.md")) < 400_000
+    assert demo.demo_index_path() == new_user / "cache" / "searchkit" / "demo-index"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert demo.demo_index_path() == new_user / "home" / ".cache" / "searchkit" / "demo-index"
+
+
+def test_demo_index_is_rebuilt_when_incompatible(new_user):
+    with demo.open_demo_index() as index:
+        assert index.count() == demo.demo_post_count()
+    spoil_analyzer_fingerprint(demo.demo_index_path())
+    builds = []
+    with demo.open_demo_index(on_build=lambda: builds.append(1)) as index:
+        assert builds == [1] and index.search("缩表").total > 0
+
+
+# --- show, stats ---------------------------------------------------------------------------
+
+
+def test_show_highlights_the_query(index_path):
+    result = run("show", REFERENCE_ID, "--query", "缩表", "--index", index_path, "--json")
+    assert result.exit_code == 0, result.output
+    post = json.loads(result.stdout)
+    assert post["id"] == REFERENCE_ID and post["date"] == "2022-06-07T13:59:10+08:00"
+    assert post["body_marks"] and post["title_marks"]
+    assert all(post["body"][s:e] == "缩表" for s, e in post["body_marks"])
+    assert all(post["title"][s:e] == "缩表" for s, e in post["title_marks"])
+    human = run("show", REFERENCE_ID, "-q", "缩表", "--index", index_path)
+    assert human.exit_code == 0
+    assert human.stdout.startswith("美联储缩表")
+    assert str(REFERENCE_POST) in human.stdout.replace("\n", "")
+    assert "matches" in human.stdout and "（文章来源：全球中文社区）" in human.stdout
+
+
+def test_show_unknown_id_exit_2(index_path):
+    result = run("show", "no-such-post.md", "--index", index_path)
+    assert_one_error_line(result)
+    assert "no-such-post.md" in result.stderr
+
+
+def test_stats(index_path):
+    result = run("stats", "--index", index_path, "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["documents"] == 129 and figures["sources"] == [str(FINEWS)]
+    assert figures["first_date"].startswith("2021-12-01")
+    assert figures["categories"][0] == ["emnews", 127]
+    human = run("stats", "--index", index_path)
+    assert human.exit_code == 0
+    for label in ("documents", "size on disk", "2021-12-01 … 2022-06-07", "emnews (127)"):
+        assert label in human.stdout
+    assert re.search(r"size on disk +\d+\.\d (KiB|MiB)", human.stdout)
+
+
+# --- rebuild, searchkit-rebuild ------------------------------------------------------------
+
+
+def spoil_analyzer_fingerprint(path: Path) -> None:
+    """Make the index look built by another analyzer (as after a jieba upgrade)."""
+    meta_file = path / (path / "CURRENT").read_text().strip() / "meta.json"
+    meta = json.loads(meta_file.read_text("utf-8"))
+    meta["analyzer"] = "0000000000000000"
+    meta_file.write_text(json.dumps(meta), "utf-8")
+
+
+def test_rebuild_creates_then_rebuilds(tmp_path, few_posts):
+    path = tmp_path / "index"
+    assert_one_error_line(run("rebuild", "--index", path))  # no index, no SOURCE
+    created = run("rebuild", few_posts, "--index", path)
+    assert created.exit_code == 0, created.output
+    assert created.stdout.splitlines()[1].split()[:6] == ["5", "0", "0", "0", "0", "0"]
+    words = tmp_path / "words.txt"
+    words.write_text("缩表计划\n", "utf-8")
+    again = run("rebuild", "--index", path, "--userdict", words)
+    assert again.exit_code == 0, again.output
+    stats = json.loads(run("stats", "--index", path, "--json").stdout)
+    assert stats["user_dictionary_words"] == 1
+
+
+def test_rebuild_repairs_an_incompatible_index(tmp_path, few_posts):
+    path = tmp_path / "index"
+    assert run("index", few_posts, "--index", path).exit_code == 0
+    spoil_analyzer_fingerprint(path)
+    refused = run("search", "缩表", "--index", path)
+    assert_one_error_line(refused)
+    assert "searchkit rebuild" in refused.stderr
+    assert run("rebuild", "--index", path).exit_code == 0
+    assert run("search", "缩表", "--index", path).exit_code == 0
+
+
+def test_rebuild_script_prints_one_line(tmp_path, few_posts):
+    path = tmp_path / "index"
+    (few_posts / "2026-01-02-broken.md").write_text("---\ntitle: [oops\n---\nbody\n", "utf-8")
+    result = run_rebuild_script(few_posts, "--index", path)
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(
+        rf"searchkit-rebuild: 5 documents, 1 skipped, \d+\.\d s \(index {re.escape(str(path))}\)\n",
+        result.stdout,
+    )
+    assert result.stderr.startswith("searchkit-rebuild: skipped ") and "broken" in result.stderr
+    quiet = run_rebuild_script("--index", path, "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert Index.open(path).count() == 5
+
+
+def test_rebuild_script_errors(tmp_path, few_posts, monkeypatch):
+    path = tmp_path / "index"
+    missing = run_rebuild_script("--index", path)
+    assert_one_error_line(missing, prog="searchkit-rebuild")
+    assert "searchkit index" in missing.stderr
+    bad_source = run_rebuild_script(tmp_path / "nowhere", "--index", path)
+    assert_one_error_line(bad_source, prog="searchkit-rebuild")
+    assert run_rebuild_script(few_posts, "--index", path, "-q").exit_code == 0
+
+    def broken_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Index, "rebuild", broken_disk)
+    failed = run_rebuild_script("--index", path)
+    assert_one_error_line(failed, code=1, prog="searchkit-rebuild")
+    assert "No space left on device" in failed.stderr
+    monkeypatch.undo()
+    assert Index.open(path).count() == 5  # the old index is still there
+
+
+# --- help, version, completion, the installed command -------------------------------------
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild", "search", "show", "stats"])
+def test_every_command_has_help_with_an_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert f"searchkit {command}" in result.stdout
+    assert "Examples:" in result.stdout
+
+
+def test_group_help_version_and_rebuild_script_help():
+    assert "searchkit search 缩表" in run("--help").stdout
+    assert run("--version").stdout.strip() == f"searchkit, version {cli.__version__}"
+    script_help = run_rebuild_script("--help")
+    assert script_help.exit_code == 0 and "searchkit-rebuild --index" in script_help.stdout
+
+
+def test_usage_errors_exit_2(index_path):
+    assert run("search").exit_code == 2
+    assert run("search", "缩表", "--sort", "newest", "--index", index_path).exit_code == 2
+    assert run("search", "缩表", "--page", 0, "--index", index_path).exit_code == 2
+    assert run("index", "--userdict", "/no/such/file").exit_code == 2
+
+
+def test_shell_completion_script():
+    result = CliRunner().invoke(
+        cli.cli, [], prog_name="searchkit", env={"_SEARCHKIT_COMPLETE": "bash_source"}
+    )
+    assert result.exit_code == 0
+    assert "_SEARCHKIT_COMPLETE=bash_complete" in result.stdout
+
+
+def test_installed_command_runs_as_a_subprocess(index_path):
+    command = Path(sys.executable).parent / "searchkit"
+    assert command.exists(), "install the package: pip install -e ."
+    env = {k: v for k, v in os.environ.items() if k != "SEARCHKIT_INDEX"}
+    completed = subprocess.run(
+        [str(command), "search", "缩表", "--index", str(index_path), "--json"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads(completed.stdout)
+    assert_search_document(document)
+    assert [hit["id"] for hit in document["hits"]] == [REFERENCE_ID]
+    assert completed.stderr == ""
