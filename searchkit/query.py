@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from whoosh import query as wq
 
-from .analysis import CJK_CHARS, Analyzer, normalize
+from .analysis import CJK_CHARS, Analyzer, is_cjk, normalize
 from .errors import QueryError
 from .matching import Contains, Near, make_plan
 from .schema import BODY, TITLE
@@ -307,7 +307,7 @@ def build(
     if not exact_only and analyzer is not None and is_natural_language(parsed):
         relaxed_terms = relaxed_words(parsed, vocab, analyzer)
         if relaxed_terms:
-            relaxed = wq.Or([_relaxed_word_query(w, vocab) for w in relaxed_terms])
+            relaxed = _relaxed_query(relaxed_terms, vocab)
             if excluded:
                 relaxed = wq.AndNot(relaxed, wq.Or(excluded))
     return QueryPlan(exact, relaxed, parsed.text_terms(), relaxed_terms)
@@ -342,6 +342,20 @@ def is_natural_language(parsed: ParsedQuery) -> bool:
     return any(len(re.findall(f"[{CJK_CHARS}]", t)) >= 5 or len(t.split()) >= 3 for t in texts)
 
 
+def _relaxed_query(words: list[str], vocab: Vocabulary) -> wq.Query:
+    """Best match on the words. A single Chinese character on its own matches nearly
+    anything (不存在的词语 should not return every post saying 不), so when the query has
+    longer words, a hit needs one of those; the single characters only add to its score."""
+    longer = [w for w in words if len(w) > 1 or not is_cjk(w)]
+    single = [w for w in words if w not in longer]
+    if not longer or not single:
+        return wq.Or([_relaxed_word_query(w, vocab) for w in words])
+    return wq.AndMaybe(
+        wq.Or([_relaxed_word_query(w, vocab) for w in longer]),
+        wq.Or([_relaxed_word_query(w, vocab) for w in single]),
+    )
+
+
 def _relaxed_word_query(word: str, vocab: Vocabulary) -> wq.Query:
     """A word of a relaxed query: BM25 on the indexed word, or where jieba cut the query
     into a word the posts never produced, the posts that contain it."""
@@ -351,7 +365,7 @@ def _relaxed_word_query(word: str, vocab: Vocabulary) -> wq.Query:
 
 
 def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) -> list[str]:
-    """The query's indexed words minus stop words, in order, without repeats."""
+    """The query's words minus stop words, in order, without repeats."""
     words = []
     for text in parsed.text_terms():
         for word in analyzer.words(text):
