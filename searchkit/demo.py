@@ -45,7 +45,7 @@ def open_demo_index(on_build: Callable[[], None] | None = None) -> Index:
     posts = demo_posts()
     try:
         index = Index.open(path)
-        if index.sources == [posts.resolve()] and index.count() == _post_count(posts):
+        if index.sources == [posts.absolute()] and index.count() == _post_count(posts):
             return index
         index.close()
     except (IndexNotFoundError, IncompatibleIndexError):

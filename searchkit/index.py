@@ -329,7 +329,7 @@ class Index:
                 if doc_id not in seen and _inside(old["path"], root):
                     writer.delete_by_term("id", doc_id)
                     report.deleted.append(doc_id)
-            resolved = str(root.resolve())
+            resolved = str(root.absolute())
             if resolved not in self.meta.setdefault("sources", []):
                 self.meta["sources"].append(resolved)
             storage.write_meta(self.path / self._generation, self.meta)
@@ -357,7 +357,7 @@ class Index:
         analyzer = Analyzer(text)
         report = UpdateReport()
         with storage.lock(self.path):
-            sources = [str(root.resolve()) for root in roots]
+            sources = [str(root.absolute()) for root in roots]
             generation = storage.new_generation(self.path, text, sources)
             try:
                 fresh = whoosh_index.open_dir(str(self.path / generation))

@@ -75,7 +75,7 @@ def document_fields(
     body_positions, _ = analyzer.postings(doc.body)
     values = {
         "id": doc.id,
-        "path": str(Path(doc.path).resolve()) if doc.path else None,
+        "path": str(Path(doc.path).absolute()) if doc.path else None,
         "url": doc.url,
         "title": encode_postings(title_positions),
         "_stored_title": doc.title,

@@ -110,7 +110,7 @@ def test_update_from_adds_changes_and_deletes(tmp_path):
     index = Index.create(tmp_path / "index")
     first = index.update_from(posts)
     assert len(first.added) == 129 and not first.skipped
-    assert index.sources == [posts.resolve()]
+    assert index.sources == [posts.absolute()]
 
     again = index.update_from(posts)
     assert (again.added, again.updated, again.deleted, again.unchanged) == ([], [], [], 129)
