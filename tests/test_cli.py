@@ -330,7 +330,7 @@ def test_show_highlights_the_query(index_path):
     human = run("show", REFERENCE_ID, "-q", "缩表", "--index", index_path)
     assert human.exit_code == 0
     assert human.stdout.startswith("美联储缩表")
-    assert str(REFERENCE_POST) in human.stdout.replace("\n", "")
+    assert REFERENCE_POST.name in human.stdout
     assert "matches" in human.stdout and "（文章来源：全球中文社区）" in human.stdout
 
 
