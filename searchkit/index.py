@@ -313,9 +313,20 @@ class Index:
             todo = []
             for path, doc_id in files:
                 seen.add(doc_id)
-                stat = path.stat()
+                try:
+                    stat = path.stat()
+                except OSError:
+                    stat = None  # gone or unreadable: reading it will report why
                 old = known.get(doc_id)
-                if old and old["mtime_ns"] == stat.st_mtime_ns and old["size"] == stat.st_size:
+                if (
+                    old
+                    and stat
+                    and (old["mtime_ns"], old["size"])
+                    == (
+                        stat.st_mtime_ns,
+                        stat.st_size,
+                    )
+                ):
                     report.unchanged += 1
                 else:
                     todo.append((path, doc_id, old["checksum"] if old else None))

@@ -29,9 +29,11 @@ def _analyze_one(doc: Document):
 
 def _load_one(item):
     path, doc_id, root, old_checksum = item
-    stat = path.stat()
     try:
+        stat = path.stat()
         doc, caveats = documents.read_post_with_caveats(path, root)
+    except OSError as error:  # e.g. deleted since the folder was listed
+        return ("skipped", LoadProblem(path, f"cannot read it: {error.strerror or error}"))
     except SearchkitError as error:
         return ("skipped", LoadProblem(path, getattr(error, "reason", str(error))))
     doc = _with_id(doc, doc_id)

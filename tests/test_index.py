@@ -239,3 +239,14 @@ def test_get_returns_the_stored_document(finews_index):
     assert doc.categories == ("quanqiuzhongwenshequ",)
     with pytest.raises(KeyError):
         finews_index.get("missing.md")
+
+
+def test_a_broken_link_is_reported_not_fatal(tmp_path):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    shutil.copy(REFERENCE_POST, posts)
+    (posts / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    index = Index.create(tmp_path / "index")
+    report = index.update_from(posts)
+    assert report.added == [REFERENCE_POST.name]
+    assert [p.path.name for p in report.skipped] == ["dangling.md"]
