@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
+from corpus import FINANCE, FINEWS, SHARED
 
 from searchkit import Document, Index
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-FINEWS = SHARED / "finews" / "_posts"
-FINANCE = SHARED / "finance" / "_posts"
-REFERENCE_POST = FINEWS / "2022-06-07-202206072404046437.md"
 TZ = timezone(timedelta(hours=8))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FINEWS, REFERENCE_POST
+from corpus import FINEWS, REFERENCE_POST
 
 from searchkit import Index, cli, demo
 

@@ -4,7 +4,7 @@ import re
 import shutil
 
 import pytest
-from conftest import FINANCE, FINEWS, REFERENCE_POST, SHARED
+from corpus import FINANCE, FINEWS, REFERENCE_POST, SHARED
 
 from searchkit import (
     Document,
