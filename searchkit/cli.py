@@ -329,7 +329,11 @@ def render_results(console, results, page: int, limit: int, elapsed_ms: float) -
     if results.total and not results.hits and limit:
         console.print(f"Page {page} is past the last page ({pages}).")
     for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
-        title = Text.assemble((f"{rank:>2}. ", "bold"), (hit.title or hit.id, "bold cyan"))
+        heading = to_rich(hit.title.replace("\n", " "), list(hit.title_marks))
+        if not hit.title:
+            heading = Text(hit.id)
+        heading.style = "bold cyan"  # under the marks' style
+        title = Text.assemble((f"{rank:>2}. ", "bold"), heading)
         if not hit.exact:
             title.append("  best match", "italic magenta")
         meta = [_local_minute(hit.date), ", ".join(hit.categories), hit.id]
@@ -346,6 +350,7 @@ def _hit_json(hit) -> dict:
         "exact": hit.exact,
         "snippet": hit.snippet,
         "marks": [[start, end] for start, end in hit.marks],
+        "title_marks": [[start, end] for start, end in hit.title_marks],
     }
 
 

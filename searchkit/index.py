@@ -26,7 +26,7 @@ from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
-from .highlight import make_snippet
+from .highlight import find_marks, make_snippet
 from .results import Hit, SearchResults
 from .storage import CURRENT, FORMAT_VERSION
 from .vocabulary import Vocabulary
@@ -251,6 +251,7 @@ class Index:
             is_exact,
             snippet,
             tuple(marks),
+            tuple(find_marks(doc.title, terms)),
         )
 
     def _current_searcher(self):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Hit:
-    """One matching post. `marks` are (start, end) offsets into `snippet` of each match;
-    `exact` is False for best-match hits of a relaxed natural-language query."""
+    """One matching post. `marks` are (start, end) offsets into `snippet` of each match,
+    `title_marks` into `title`; `exact` is False for best-match hits of a relaxed
+    natural-language query."""
 
     id: str
     path: Path | None
@@ -24,6 +25,7 @@ class Hit:
     exact: bool
     snippet: str
     marks: tuple[tuple[int, int], ...]
+    title_marks: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

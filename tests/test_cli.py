@@ -31,6 +31,7 @@ HIT_KEYS = {
     "exact": bool,
     "snippet": str,
     "marks": list,
+    "title_marks": list,
 }
 PROGRESS_BAR_CHARS = re.compile("[━╸╺]")
 
@@ -91,9 +92,10 @@ def assert_search_document(document):
         assert set(hit) == set(HIT_KEYS)
         for key, kind in HIT_KEYS.items():
             assert isinstance(hit[key], kind), key
-        for mark in hit["marks"]:
-            assert isinstance(mark, list) and len(mark) == 2
-            assert 0 <= mark[0] < mark[1] <= len(hit["snippet"])
+        for marks, text in ((hit["marks"], hit["snippet"]), (hit["title_marks"], hit["title"])):
+            for mark in marks:
+                assert isinstance(mark, list) and len(mark) == 2
+                assert 0 <= mark[0] < mark[1] <= len(text)
 
 
 # --- index ---------------------------------------------------------------------------------
