@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, render
 from .errors import IncompatibleIndexError, IndexNotFoundError, SearchkitError
 from .index import Index, UpdateReport
 
@@ -138,9 +134,9 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
             )
         reports = []
         for source in sources:
-            with _progress(f"Indexing {Path(source).name}") as progress:
+            with render.progress_bar(f"Indexing {Path(source).name}") as progress:
                 reports.append(index.update_from(source, progress=progress))
-    _print_report(_combined(reports))
+    render.print_report(_combined(reports))
 
 
 @cli.command()
@@ -163,9 +159,9 @@ def rebuild(source: Path | None, index_path: Path | None, userdict: Path | None)
     """
     path = index_path or DEFAULT_INDEX
     with _open_for_rebuild(path, create=source is not None, userdict=userdict) as index:
-        with _progress("Rebuilding") as progress:
+        with render.progress_bar("Rebuilding") as progress:
             report = index.rebuild(source, progress=progress, userdict=userdict)
-    _print_report(report)
+    render.print_report(report)
 
 
 def _open_for_rebuild(path: Path, create: bool, userdict: Path | None = None) -> Index:
@@ -184,69 +180,6 @@ def _open_for_rebuild(path: Path, create: bool, userdict: Path | None = None) ->
 
 def _combined(reports: list[UpdateReport]) -> UpdateReport:
     return functools.reduce(UpdateReport.merge, reports, UpdateReport())
-
-
-@contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A `progress(done, total)` callback drawing a bar on stderr, or None when stderr is not
-    a terminal, so that pipes, log files and cron mail get no bar frames."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class FilesPerSecond(ProgressColumn):
-        def render(self, task):
-            return Text(f"{task.speed:.0f} files/s" if task.speed else "", "progress.data.speed")
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        FilesPerSecond(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
-def _print_report(report: UpdateReport) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, pad_edge=False)
-    counts = {
-        "added": len(report.added),
-        "updated": len(report.updated),
-        "deleted": len(report.deleted),
-        "unchanged": report.unchanged,
-        "skipped": len(report.skipped),
-        "warnings": len(report.warnings),
-    }
-    for name in counts:
-        table.add_column(name, justify="right")
-    table.add_column("seconds", justify="right")
-    table.add_row(*(str(n) for n in counts.values()), f"{report.seconds:.1f}")
-    console = _console()
-    console.print(table)
-    for label, style, problems in (
-        ("skipped", "bold red", report.skipped),
-        ("warning", "yellow", report.warnings),
-    ):
-        for problem in problems:
-            # soft_wrap: one line per post, whatever the width, for grep and copy-paste
-            line = Text.assemble((label, style), f" {problem.path}: {problem.reason}")
-            console.print(line, soft_wrap=True)
 
 
 # --- search, show, stats -------------------------------------------------------------------
@@ -302,69 +235,13 @@ def search(query, index_path, limit, page, sort, since, until, category, tag, ex
             "query": results.query,
             "total": results.total,
             "exact_total": results.exact_total,
-            "hits": [_hit_json(hit) for hit in results],
+            "hits": [render.hit_json(hit) for hit in results],
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
-        render_results(_console(), results, page, limit, elapsed_ms)
+        render.render_results(render.new_console(), results, page, limit, elapsed_ms)
     if results.total == 0:
         sys.exit(EXIT_NO_HITS)
-
-
-def render_results(console, results, page: int, limit: int, elapsed_ms: float) -> None:
-    """Print a page of `SearchResults`: a header line, then each hit with its snippet."""
-    from rich.text import Text
-
-    from .highlight import to_rich
-
-    noun = "result" if results.total == 1 else "results"
-    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (results.query, "bold"))
-    if results.exact_total != results.total:
-        header.append(f" ({results.exact_total} exact)")
-    pages = math.ceil(results.total / limit) if limit else 1
-    if pages > 1:
-        header.append(f" · page {page} of {pages}")
-    header.append(f" · {elapsed_ms:.0f} ms", "dim")
-    console.print(header)
-    if results.total and not results.hits and limit:
-        console.print(f"Page {page} is past the last page ({pages}).")
-    for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
-        heading = to_rich(hit.title.replace("\n", " "), list(hit.title_marks))
-        if not hit.title:
-            heading = Text(hit.id)
-        heading.style = "bold cyan"  # under the marks' style
-        title = Text.assemble((f"{rank:>2}. ", "bold"), heading)
-        if not hit.exact:
-            title.append("  best match", "italic magenta")
-        meta = [_local_minute(hit.date), ", ".join(hit.categories), hit.id]
-        console.print()
-        console.print(title)
-        console.print(Text("    " + " · ".join(part for part in meta if part), "dim"))
-        _print_folded(console, to_rich(hit.snippet, list(hit.marks)), indent=4)
-
-
-def _hit_json(hit) -> dict:
-    return {
-        **_post_json(hit),
-        "score": hit.score if math.isfinite(hit.score) else 0.0,
-        "exact": hit.exact,
-        "snippet": hit.snippet,
-        "marks": [[start, end] for start, end in hit.marks],
-        "title_marks": [[start, end] for start, end in hit.title_marks],
-    }
-
-
-def _post_json(post) -> dict:
-    """The fields a `Hit` shares with a `Document`, as JSON values."""
-    return {
-        "id": post.id,
-        "path": str(post.path) if post.path else None,
-        "url": post.url,
-        "title": post.title,
-        "date": post.date.isoformat() if post.date else None,
-        "categories": list(post.categories),
-        "tags": list(post.tags),
-    }
 
 
 @cli.command()
@@ -398,7 +275,7 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
     title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
     if as_json:
         document = {
-            **_post_json(post),
+            **render.post_json(post),
             "body": post.body,
             "title_marks": [list(mark) for mark in title_marks],
             "body_marks": [list(mark) for mark in body_marks],
@@ -407,11 +284,11 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
         return
     from .highlight import to_rich
 
-    console = _console()
+    console = render.new_console()
     console.print(to_rich(post.title or post.id, title_marks, "bold black on yellow"), style="bold")
     rows = [
         ("id", post.id),
-        ("date", _local_minute(post.date)),
+        ("date", render.local_minute(post.date)),
         ("categories", ", ".join(post.categories)),
         ("tags", ", ".join(post.tags)),
         ("url", post.url),
@@ -420,9 +297,9 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
     if query:
         count = len(title_marks) + len(body_marks)
         rows.append(("matches", f"{count} for {query}"))
-    _print_fields(console, rows)
+    render.print_fields(console, rows)
     console.print()
-    _print_folded(console, to_rich(post.body, body_marks))
+    render.print_folded(console, to_rich(post.body, body_marks))
 
 
 @cli.command()
@@ -442,18 +319,20 @@ def stats(index_path: Path | None, as_json: bool):
     with _open_for_reading(index_path) as index:
         figures = index.stats()
     if as_json:
-        click.echo(json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=_json_value))
+        click.echo(
+            json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=render.json_value)
+        )
         return
     dates = " … ".join(f"{d:%Y-%m-%d}" for d in (figures.first_date, figures.last_date) if d)
-    _print_fields(
-        _console(),
+    render.print_fields(
+        render.new_console(),
         [
             ("index", f"{_shown(figures.path)} ({figures.generation})"),
             ("documents", f"{figures.documents:,}"),
-            ("size on disk", _human_size(figures.size_bytes)),
+            ("size on disk", render.human_size(figures.size_bytes)),
             ("dates (UTC)", dates or "none"),
-            ("categories", _counts(figures.categories)),
-            ("tags", _counts(figures.tags)),
+            ("categories", render.counts(figures.categories)),
+            ("tags", render.counts(figures.tags)),
             ("sources", "\n".join(str(source) for source in figures.sources) or "none"),
             (
                 "analyzer",
@@ -533,78 +412,11 @@ def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
 # --- small formatting helpers --------------------------------------------------------------
 
 
-def _console():
-    from rich.console import Console
-
-    # `highlight=False`: rich would otherwise colour numbers and dates inside news text.
-    return Console(highlight=False)
-
-
-def _print_folded(console, text, indent: int = 0) -> None:
-    """Print a `rich.text.Text` indented, its lines folded at the console's width.
-
-    Folded by characters, not wrapped at spaces: Chinese has no spaces, and rich's word
-    wrapping would strand a short line before every long run of characters.
-    """
-    from rich.cells import cell_len
-    from rich.text import Text
-
-    width = max(console.width - indent, 20)
-    for line in text.split("\n", allow_blank=True):
-        breaks, used = [], 0
-        for offset, char in enumerate(line.plain):
-            used += cell_len(char)
-            if used > width:
-                breaks.append(offset)
-                used = cell_len(char)
-        for part in line.divide(breaks):
-            console.print(Text(" " * indent) + part, no_wrap=True)
-
-
-def _print_fields(console, rows: list[tuple[str, str | None]]) -> None:
-    from rich.table import Table
-
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")  # a path or URL is for copying: never cut it short
-    for name, value in rows:
-        if value:
-            table.add_row(name, value)
-    console.print(table)
-
-
 def _read_userdict(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CommandError(f"cannot read the user dictionary {path}: {error}") from None
-
-
-def _local_minute(moment: datetime | None) -> str:
-    """`YYYY-MM-DD HH:MM` in the post's own time zone, or ''."""
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
-
-
-def _json_value(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def _counts(pairs: list[tuple[str, int]]) -> str:
-    return ", ".join(f"{name} ({count:,})" for name, count in pairs) or "none"
-
-
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        size /= 1024
-        if size < 1024 or unit == "TiB":
-            break
-    return f"{size:.1f} {unit}"
 
 
 def _shown(path: Path) -> str:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from corpus import FINEWS, REFERENCE_POST
 
-from searchkit import Index, cli, demo
+from searchkit import Index, cli, demo, render
 
 pytestmark = pytest.mark.needs_corpus
 
@@ -114,7 +114,7 @@ def test_index_builds_and_prints_a_summary(built):
 def test_index_without_a_terminal_draws_no_progress_bar(built):
     _, result = built
     assert not PROGRESS_BAR_CHARS.search(result.output)
-    with cli._progress("Indexing") as progress:
+    with render.progress_bar("Indexing") as progress:
         assert progress is None  # pytest's stderr is not a terminal
 
 
@@ -124,7 +124,7 @@ def test_progress_bar_on_a_terminal(monkeypatch):
             return True
 
     monkeypatch.setattr(sys, "stderr", Terminal())
-    with cli._progress("Indexing") as progress:
+    with render.progress_bar("Indexing") as progress:
         progress(1, 2)
         progress(2, 2)
     assert callable(progress)

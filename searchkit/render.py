@@ -1,0 +1,201 @@
+"""Terminal and JSON rendering for the commands: result pages, posts, reports, progress.
+
+Rich is imported inside the functions, so a command that prints JSON never loads it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from .index import UpdateReport
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A `progress(done, total)` callback drawing a bar on stderr, or None when stderr is not
+    a terminal, so that pipes, log files and cron mail get no bar frames."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class FilesPerSecond(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed:.0f} files/s" if task.speed else "", "progress.data.speed")
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        FilesPerSecond(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def print_report(report: UpdateReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False)
+    counts = {
+        "added": len(report.added),
+        "updated": len(report.updated),
+        "deleted": len(report.deleted),
+        "unchanged": report.unchanged,
+        "skipped": len(report.skipped),
+        "warnings": len(report.warnings),
+    }
+    for name in counts:
+        table.add_column(name, justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_row(*(str(n) for n in counts.values()), f"{report.seconds:.1f}")
+    console = new_console()
+    console.print(table)
+    for label, style, problems in (
+        ("skipped", "bold red", report.skipped),
+        ("warning", "yellow", report.warnings),
+    ):
+        for problem in problems:
+            # soft_wrap: one line per post, whatever the width, for grep and copy-paste
+            line = Text.assemble((label, style), f" {problem.path}: {problem.reason}")
+            console.print(line, soft_wrap=True)
+
+
+def render_results(console, results, page: int, limit: int, elapsed_ms: float) -> None:
+    """Print a page of `SearchResults`: a header line, then each hit with its snippet."""
+    from rich.text import Text
+
+    from .highlight import to_rich
+
+    noun = "result" if results.total == 1 else "results"
+    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (results.query, "bold"))
+    if results.exact_total != results.total:
+        header.append(f" ({results.exact_total} exact)")
+    pages = math.ceil(results.total / limit) if limit else 1
+    if pages > 1:
+        header.append(f" · page {page} of {pages}")
+    header.append(f" · {elapsed_ms:.0f} ms", "dim")
+    console.print(header)
+    if results.total and not results.hits and limit:
+        console.print(f"Page {page} is past the last page ({pages}).")
+    for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
+        heading = to_rich(hit.title.replace("\n", " "), list(hit.title_marks))
+        if not hit.title:
+            heading = Text(hit.id)
+        heading.style = "bold cyan"  # under the marks' style
+        title = Text.assemble((f"{rank:>2}. ", "bold"), heading)
+        if not hit.exact:
+            title.append("  best match", "italic magenta")
+        meta = [local_minute(hit.date), ", ".join(hit.categories), hit.id]
+        console.print()
+        console.print(title)
+        console.print(Text("    " + " · ".join(part for part in meta if part), "dim"))
+        print_folded(console, to_rich(hit.snippet, list(hit.marks)), indent=4)
+
+
+def hit_json(hit) -> dict:
+    return {
+        **post_json(hit),
+        "score": hit.score if math.isfinite(hit.score) else 0.0,
+        "exact": hit.exact,
+        "snippet": hit.snippet,
+        "marks": [[start, end] for start, end in hit.marks],
+        "title_marks": [[start, end] for start, end in hit.title_marks],
+    }
+
+
+def post_json(post) -> dict:
+    """The fields a `Hit` shares with a `Document`, as JSON values."""
+    return {
+        "id": post.id,
+        "path": str(post.path) if post.path else None,
+        "url": post.url,
+        "title": post.title,
+        "date": post.date.isoformat() if post.date else None,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+    }
+
+
+def new_console():
+    from rich.console import Console
+
+    # `highlight=False`: rich would otherwise colour numbers and dates inside news text.
+    return Console(highlight=False)
+
+
+def print_folded(console, text, indent: int = 0) -> None:
+    """Print a `rich.text.Text` indented, its lines folded at the console's width.
+
+    Folded by characters, not wrapped at spaces: Chinese has no spaces, and rich's word
+    wrapping would strand a short line before every long run of characters.
+    """
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    width = max(console.width - indent, 20)
+    for line in text.split("\n", allow_blank=True):
+        breaks, used = [], 0
+        for offset, char in enumerate(line.plain):
+            used += cell_len(char)
+            if used > width:
+                breaks.append(offset)
+                used = cell_len(char)
+        for part in line.divide(breaks):
+            console.print(Text(" " * indent) + part, no_wrap=True)
+
+
+def print_fields(console, rows: list[tuple[str, str | None]]) -> None:
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")  # a path or URL is for copying: never cut it short
+    for name, value in rows:
+        if value:
+            table.add_row(name, value)
+    console.print(table)
+
+
+def local_minute(moment: datetime | None) -> str:
+    """`YYYY-MM-DD HH:MM` in the post's own time zone, or ''."""
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def counts(pairs: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{name} ({count:,})" for name, count in pairs) or "none"
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        size /= 1024
+        if size < 1024 or unit == "TiB":
+            break
+    return f"{size:.1f} {unit}"
