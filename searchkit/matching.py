@@ -59,8 +59,21 @@ class ContainsPlan:
         return not self.full and not self.edges
 
 
+PLAN_CACHE_SIZE = 4096
+
+
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
-    """Plan the search for normalized `text` (no leading/trailing separators) in `vocab`."""
+    """Plan the search for normalized `text` (no leading/trailing separators) in `vocab`;
+    remembered in `vocab.plans`, since plans depend on nothing else."""
+    plan = vocab.plans.get(text)
+    if plan is None:
+        if len(vocab.plans) >= PLAN_CACHE_SIZE:
+            vocab.plans.clear()
+        plan = vocab.plans[text] = _plan(text, vocab)
+    return plan
+
+
+def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     units = [(m.start(), m.end(), m.lastgroup == "cjk") for m in _UNIT.finditer(text)]
     plan = ContainsPlan(text)
     if not units:

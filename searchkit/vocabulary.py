@@ -24,6 +24,9 @@ class Vocabulary:
         self._text = "\n" + "\n".join(unique) + "\n" if unique else "\n"
         self._words = set(unique)
         self.max_length = max(map(len, unique), default=0)
+        # Query plans made from this vocabulary (see `matching.make_plan`): a query names the
+        # same text in several sub-queries, and a library process sees the same queries again.
+        self.plans: dict = {}
 
     def __len__(self) -> int:
         return len(self._words)
@@ -80,4 +83,5 @@ class Vocabulary:
         vocab._words = set(text.split("\n"))
         vocab._words.discard("")
         vocab.max_length = max(map(len, vocab._words), default=0)
+        vocab.plans = {}
         return vocab
