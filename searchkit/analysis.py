@@ -12,8 +12,8 @@ Two steps, applied identically to documents and queries:
 
 Why no CJK bigram postings: any contiguous CJK substring of a run is covered by consecutive
 jieba tokens (a suffix of one token, whole tokens, a prefix of another), so the query stage
-finds it from the word postings and the index vocabulary (see `query.py`). Measured on
-5,846 news articles, word postings alone index ~3x faster than words + bigrams in Whoosh.
+finds it from the word postings and the index vocabulary (see `matching.py`). Measured on
+5,254 news articles, a bigram field beside the words made the Whoosh build 1.8x slower.
 """
 
 from __future__ import annotations
@@ -28,14 +28,18 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from .errors import SearchkitError
+
 ANALYZER_VERSION = 1
 
 # Han ideographs (URO, Ext. A, compatibility, Ext. B+), and the ideographic zero.
 CJK_CHARS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK_RUN = f"[{CJK_CHARS}]+"
 # Letters and digits of any other script; decimals such as 2.5 stay one token.
-_WORD_RUN = rf"(?:[^\W_{CJK_CHARS}])+(?:[.,](?=\d)\d+)*"
-_RUNS = re.compile(rf"(?P<cjk>{_CJK_RUN})|(?P<word>{_WORD_RUN})")
+WORD_CHAR = rf"[^\W_{CJK_CHARS}]"
+_WORD_RUN = rf"{WORD_CHAR}+(?:[.,](?=\d)\d+)*"
+# The runs tokens are made of: matching and highlighting must cut text exactly like this.
+RUNS = re.compile(rf"(?P<cjk>{_CJK_RUN})|(?P<word>{_WORD_RUN})")
 _CJK_ONLY = re.compile(rf"^{_CJK_RUN}$")
 _HAS_CJK = re.compile(f"[{CJK_CHARS}]")
 
@@ -103,6 +107,12 @@ def _simplified_char(char: str) -> str:
     return converted if len(converted) == 1 else char
 
 
+def is_gap(between: str, word_before: bool, word_after: bool) -> bool:
+    """Whether the text between two runs puts their tokens one position apart: any
+    separator does, except whitespace between two letter/digit runs (`federal reserve`)."""
+    return bool(between) and not (between.isspace() and word_before and word_after)
+
+
 def is_cjk(text: str) -> bool:
     """True when `text` is one or more Han characters and nothing else."""
     return bool(_CJK_ONLY.match(text))
@@ -119,7 +129,6 @@ class Token:
     pos: int
     start: int
     end: int
-    cjk: bool
 
 
 def _read_dictionary(text: str) -> list[tuple[str, int | None]]:
@@ -186,21 +195,19 @@ class Analyzer:
         last_end = 0
         last_word = False
         cut = self.jieba.cut
-        for match in _RUNS.finditer(normalized):
+        for match in RUNS.finditer(normalized):
             start = match.start()
             is_word = match.lastgroup == "word"
-            if start > last_end and pos:
-                gap = normalized[last_end:start]
-                if not (is_word and last_word and gap.isspace()):
-                    pos += 1  # a separator: the tokens around it are not adjacent
+            if pos and is_gap(normalized[last_end:start], last_word, is_word):
+                pos += 1  # a separator: the tokens around it are not adjacent
             if is_word:
-                yield Token(match.group(), pos, start, match.end(), False)
+                yield Token(match.group(), pos, start, match.end())
                 pos += 1
             else:
                 offset = start
                 for piece in cut(match.group(), HMM=True):
                     end = offset + len(piece)
-                    yield Token(piece, pos, offset, end, True)
+                    yield Token(piece, pos, offset, end)
                     pos += 1
                     offset = end
             last_end = match.end()
@@ -210,18 +217,24 @@ class Analyzer:
         """The token texts of already-normalized text, in order."""
         return [token.text for token in self.tokenize(normalized)]
 
-    def postings(self, text: str) -> tuple[dict[str, list[int]], int]:
-        """Analyze raw `text` for indexing: ({word: [positions]}, number of tokens)."""
+    def postings(self, text: str) -> dict[str, list[int]]:
+        """Analyze raw `text` for indexing: {word: [positions]}."""
         positions: dict[str, list[int]] = {}
-        count = 0
         for token in self.tokenize(normalize(text)):
             positions.setdefault(token.text, []).append(token.pos)
-            count += 1
-        return positions, count
+        return positions
 
 
-def load_userdict(path: Path | str | None) -> str | None:
-    """Read a jieba user dictionary file; None stays None."""
-    if path is None:
+def read_userdict(userdict: str | Path | None) -> str | None:
+    """A jieba user dictionary's text, from a file path or given as text; None stays None.
+
+    Raises `SearchkitError` when the file cannot be read.
+    """
+    if userdict is None:
         return None
-    return Path(path).read_text("utf-8")
+    if isinstance(userdict, Path) or ("\n" not in userdict and Path(userdict).is_file()):
+        try:
+            return Path(userdict).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise SearchkitError(f"cannot read the user dictionary {userdict}: {error}") from None
+    return userdict

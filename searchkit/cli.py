@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from . import __version__, render
+from .analysis import read_userdict
 from .errors import IncompatibleIndexError, IndexNotFoundError, SearchkitError
 from .index import Index, UpdateReport
 
@@ -120,7 +121,7 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
             ) from None
         index = Index.create(path, userdict=userdict)
     with index:
-        if userdict is not None and index.analyzer.userdict != _read_userdict(userdict):
+        if userdict is not None and index.analyzer.userdict != read_userdict(userdict):
             click.echo(
                 f"searchkit: note: the index at {_shown(path)} was built with another user "
                 f"dictionary, which stays in use; to switch to {userdict}, run "
@@ -410,13 +411,6 @@ def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
 
 
 # --- small formatting helpers --------------------------------------------------------------
-
-
-def _read_userdict(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandError(f"cannot read the user dictionary {path}: {error}") from None
 
 
 def _shown(path: Path) -> str:

@@ -11,22 +11,20 @@ import html
 import re
 from functools import lru_cache
 
-from .analysis import CJK_CHARS, normalize_with_offsets
+from .analysis import WORD_CHAR, normalize_with_offsets
 
 SNIPPET_WIDTH = 120
 LEAD = 24  # characters of context kept before the first mark
-
-_WORD_CHAR = rf"[^\W_{CJK_CHARS}]"
 
 
 @lru_cache(maxsize=256)
 def _pattern(term: str) -> re.Pattern:
     """Regex for a normalized term: whitespace flexible, letters/digits as whole tokens."""
     body = r"\s+".join(re.escape(part) for part in term.split())
-    if re.match(_WORD_CHAR, term[0]):
-        body = rf"(?<!{_WORD_CHAR})" + body
-    if re.match(_WORD_CHAR, term[-1]):
-        body += rf"(?!{_WORD_CHAR})"
+    if re.match(WORD_CHAR, term[0]):
+        body = rf"(?<!{WORD_CHAR})" + body
+    if re.match(WORD_CHAR, term[-1]):
+        body += rf"(?!{WORD_CHAR})"
     return re.compile(body)
 
 

@@ -23,7 +23,7 @@ from whoosh.query import Term
 
 from . import documents, ingest, storage
 from . import query as query_module
-from .analysis import ANALYZER_VERSION, Analyzer
+from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .highlight import find_marks, make_snippet
@@ -108,7 +108,7 @@ class Index:
         if (path / CURRENT).exists():
             raise IndexExistsError(path)
         path.mkdir(parents=True, exist_ok=True)
-        text = _userdict_text(userdict)
+        text = read_userdict(userdict)
         with storage.lock(path):
             generation = storage.new_generation(path, text, sources=[])
             storage.point_to(path, generation)
@@ -182,6 +182,10 @@ class Index:
     def vocabulary(self) -> Vocabulary:
         """The index's words (title and body)."""
         self._current_searcher()
+        return self._loaded_vocabulary()
+
+    def _loaded_vocabulary(self) -> Vocabulary:
+        """The vocabulary of the searcher already current (no second freshness check)."""
         if self._vocab is None:
             vocab = Vocabulary.load(self.path / self._generation)
             if vocab is None:
@@ -215,7 +219,7 @@ class Index:
             raise query_module.QueryError("limit and offset must not be negative")
         parsed = query_module.parse(query)
         searcher = self._current_searcher()
-        plan = query_module.build(parsed, self.vocabulary(), self.analyzer, exact_only)
+        plan = query_module.build(parsed, self._loaded_vocabulary(), self.analyzer, exact_only)
         filters = _filters(since, until, category, tag)
         wanted = offset + limit
         exact = _collect(searcher, plan.exact, wanted, filters, None, sort)
@@ -319,15 +323,7 @@ class Index:
                 except OSError:
                     stat = None  # gone or unreadable: reading it will report why
                 old = known.get(doc_id)
-                if (
-                    old
-                    and stat
-                    and (old["mtime_ns"], old["size"])
-                    == (
-                        stat.st_mtime_ns,
-                        stat.st_size,
-                    )
-                ):
+                if old and stat and (old["mtime_ns"], old["size"]) == ingest.file_signature(stat):
                     report.unchanged += 1
                 else:
                     todo.append((path, doc_id, old["checksum"] if old else None))
@@ -365,7 +361,7 @@ class Index:
         if not roots:
             raise SearchkitError("this index records no posts folder to rebuild from; give one")
         roots = [_existing_source(root) for root in roots]
-        text = self.meta.get("userdict") if userdict is None else _userdict_text(userdict)
+        text = self.meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
         with storage.lock(self.path):
@@ -533,20 +529,7 @@ def _stored_document(fields: dict) -> Document:
     )
 
 
-# --- the folder layout --------------------------------------------------------------------
-
-
-def _userdict_text(userdict: str | Path | None) -> str | None:
-    if userdict is None:
-        return None
-    if isinstance(userdict, Path) or (
-        isinstance(userdict, str) and "\n" not in userdict and Path(userdict).is_file()
-    ):
-        try:
-            return Path(userdict).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise SearchkitError(f"cannot read the user dictionary {userdict}: {error}") from None
-    return userdict
+# --- paths ---------------------------------------------------------------------------------
 
 
 def _inside(stored_path: str | None, root: Path) -> bool:

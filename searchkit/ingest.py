@@ -39,8 +39,13 @@ def _load_one(item):
     doc = _with_id(doc, doc_id)
     if old_checksum is not None and doc.checksum == old_checksum:
         return ("unchanged", doc_id)
-    values, words = document_fields(doc, _worker_analyzer, (stat.st_mtime_ns, stat.st_size))
+    values, words = document_fields(doc, _worker_analyzer, file_signature(stat))
     return ("indexed", values, words, [LoadProblem(path, c, skipped=False) for c in caveats])
+
+
+def file_signature(stat: os.stat_result) -> tuple[int, int]:
+    """What says a file is unchanged without reading it: modification time and size."""
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _with_id(doc: Document, doc_id: str) -> Document:

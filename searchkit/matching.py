@@ -16,17 +16,14 @@ match is exactly "the normalized field contains `t`", whatever jieba did with it
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 from whoosh.util import make_binary_tree
 
-from .analysis import CJK_CHARS
+from .analysis import RUNS, is_gap
 from .vocabulary import Vocabulary
-
-_UNIT = re.compile(rf"(?P<cjk>[{CJK_CHARS}]+)|(?P<word>(?:[^\W_{CJK_CHARS}])+(?:[.,](?=\d)\d+)*)")
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
@@ -74,7 +71,7 @@ def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
 
 
 def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
-    units = [(m.start(), m.end(), m.lastgroup == "cjk") for m in _UNIT.finditer(text)]
+    units = [(m.start(), m.end(), m.lastgroup == "cjk") for m in RUNS.finditer(text)]
     plan = ContainsPlan(text)
     if not units:
         return plan
@@ -84,9 +81,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     gaps = set()
     for (_, end, cjk_before), (start, _, cjk_after) in zip(units, units[1:], strict=False):
         follow[end] = start
-        between = text[end:start]
-        # Mirrors `Analyzer.tokenize`: only whitespace between two letter/digit runs is no gap.
-        if between and not (between.isspace() and not cjk_before and not cjk_after):
+        if is_gap(text[end:start], not cjk_before, not cjk_after):
             gaps.add(start)
     plan.gaps = frozenset(gaps)
     length = len(text)

@@ -11,7 +11,6 @@ from .analysis import Analyzer
 from .documents import Document
 
 TITLE, BODY = "title", "body"
-TEXT_FIELDS = (TITLE, BODY)
 
 
 class WordField(fields.FieldType):
@@ -71,8 +70,8 @@ def document_fields(
     doc: Document, analyzer: Analyzer, stat: tuple[int, int] | None = None
 ) -> tuple[dict, set[str]]:
     """The keyword arguments for `writer.update_document`, and the document's vocabulary."""
-    title_positions, _ = analyzer.postings(doc.title)
-    body_positions, _ = analyzer.postings(doc.body)
+    title_positions = analyzer.postings(doc.title)
+    body_positions = analyzer.postings(doc.body)
     values = {
         "id": doc.id,
         "path": str(Path(doc.path).absolute()) if doc.path else None,
