@@ -19,7 +19,7 @@ import click
 
 from . import __version__, render
 from .analysis import read_userdict
-from .errors import IncompatibleIndexError, IndexNotFoundError, SearchkitError
+from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .index import Index, UpdateReport
 
 DEFAULT_INDEX = Path("index")
@@ -119,7 +119,10 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
                 f"no index at {_shown(path)} yet; give the posts folder to build it from, "
                 f"e.g. `searchkit index _posts --index {_shown(path)}`"
             ) from None
-        index = Index.create(path, userdict=userdict)
+        try:
+            index = Index.create(path, userdict=userdict)
+        except IndexExistsError:  # another `searchkit index` created it meanwhile
+            index = Index.open(path)
     with index:
         if userdict is not None and index.analyzer.userdict != read_userdict(userdict):
             click.echo(

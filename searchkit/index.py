@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from whoosh import collectors
+from whoosh import collectors, scoring
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 
@@ -29,7 +29,10 @@ from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError
 from .highlight import find_marks, make_snippet
 from .results import Hit, SearchResults
 from .storage import CURRENT, FORMAT_VERSION
+from .matching import B, K1
 from .vocabulary import Vocabulary
+
+WEIGHTING = scoring.BM25F(B=B, K1=K1)
 
 WRITER_MEMORY_MB = 512
 
@@ -110,6 +113,8 @@ class Index:
         path.mkdir(parents=True, exist_ok=True)
         text = read_userdict(userdict)
         with storage.lock(path):
+            if (path / CURRENT).exists():  # another process created it since the check above
+                raise IndexExistsError(path)
             generation = storage.new_generation(path, text, sources=[])
             storage.point_to(path, generation)
         return cls.open(path)
@@ -133,7 +138,17 @@ class Index:
             )
         try:
             return cls(path, generation, meta)
-        except (OSError, EOFError, AttributeError, ImportError, ValueError) as error:
+        except (
+            OSError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            ValueError,
+            whoosh_index.EmptyIndexError,
+        ) as error:
+            if storage.read_pointer(path) != generation:
+                # Two rebuilds since CURRENT was read: the second removed this generation.
+                return cls.open(path, check)
             raise IncompatibleIndexError(path, f"Whoosh cannot read it: {error}") from error
 
     @classmethod
@@ -142,7 +157,10 @@ class Index:
         try:
             return cls.open(path)
         except IndexNotFoundError:
-            return cls.create(path, userdict)
+            try:
+                return cls.create(path, userdict)
+            except IndexExistsError:  # created by another process meanwhile
+                return cls.open(path)
 
     def close(self) -> None:
         """Release the searcher. The index stays usable: it reopens on the next search."""
@@ -267,11 +285,11 @@ class Index:
             self._generation, self.meta = fresh._generation, fresh.meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None
         if self._searcher is None:
-            self._searcher = self._whoosh.searcher()
+            self._searcher = self._whoosh.searcher(weighting=WEIGHTING)
         elif not self._searcher.up_to_date():
             # Not `searcher.refresh()`: it fails on a searcher of an empty index (Whoosh bug).
             self._searcher.close()
-            self._searcher = self._whoosh.searcher()
+            self._searcher = self._whoosh.searcher(weighting=WEIGHTING)
             self._vocab = None
         return self._searcher
 

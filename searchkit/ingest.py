@@ -35,7 +35,9 @@ def _load_one(item):
     except OSError as error:  # e.g. deleted since the folder was listed
         return ("skipped", LoadProblem(path, f"cannot read it: {error.strerror or error}"))
     except SearchkitError as error:
-        return ("skipped", LoadProblem(path, getattr(error, "reason", str(error))))
+        # error.path: a file name that is not UTF-8 comes back printable
+        problem_path = getattr(error, "path", path)
+        return ("skipped", LoadProblem(problem_path, getattr(error, "reason", str(error))))
     doc = _with_id(doc, doc_id)
     if old_checksum is not None and doc.checksum == old_checksum:
         return ("unchanged", doc_id)

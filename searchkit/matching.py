@@ -28,7 +28,8 @@ from .vocabulary import Vocabulary
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
 IN_WORD_WEIGHT = 0.4
-K1, B = 1.2, 0.75
+# BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
+K1, B = 0.9, 0.75
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,18 @@ from .matching import Contains, Near, make_plan
 from .schema import BODY, TITLE
 from .vocabulary import Vocabulary
 
+# Title matches count this much more than body matches. A keyword in a post's title says the
+# post is about it; the words of a question are spread over the passage that answers it, and a
+# title is shared by every passage of an article (measured on cmrc2018/drcd: 2.5 -> 0.7 took
+# DRCD MRR@10 from 0.929 to 0.958), so the relaxed tier weighs titles less.
 TITLE_BOOST = 2.5
+RELAXED_TITLE_BOOST = 0.7
 PROXIMITY_SLOP = 8
+PAIR_WEIGHT = 0.5
 MAX_QUERY_LENGTH = 2000
+# Whoosh nests the matchers of an AND about one level a term: ~1,000 terms overflow Python's
+# stack (RecursionError), and each term costs time. No person types more than this.
+MAX_TERMS = 100
 LOCAL_TZ = timezone(timedelta(hours=8))
 
 FIELD_ALIASES = {
@@ -50,9 +59,9 @@ STOP_WORDS = frozenset(
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<empty>-?[A-Za-z]+):(?=\s|$)|(?P<neg>-(?=\S))?(?:(?P<field>[A-Za-z]+):(?=\S|$))?"
-    # Chinese quotes make a phrase only when paired; a stray one is punctuation (people paste
-    # text like 又叫”角瓜“). An unpaired ASCII quote is an error.
-    r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^“”"]*)”|(?P<bad>"[^"]*$)|(?P<word>[^\s"]+)))'
+    # Quotes make a phrase only when paired; a stray one is punctuation (people paste text
+    # like 又叫”角瓜“ or “吾无汗马劳。"这句话).
+    r'(?:"(?P<dq>[^"]*)"|“(?P<cq>[^“”"]*)”|(?P<stray>")|(?P<word>[^\s"]+)))'
 )
 _EDGE_SEPARATORS = re.compile(rf"^[^\w{CJK_CHARS}]+|[^\w{CJK_CHARS}]+$")
 
@@ -73,6 +82,7 @@ class ParsedQuery:
 
     groups: list[list[Clause]] = field(default_factory=list)
     has_operators: bool = False
+    question: bool = False  # the query ends with a question mark
 
     @property
     def clauses(self) -> list[Clause]:
@@ -95,7 +105,11 @@ def parse(query_string: str) -> ParsedQuery:
         raise QueryError(f"the query is longer than {MAX_QUERY_LENGTH} characters")
     if "\0" in query_string:
         query_string = query_string.replace("\0", " ")
-    parsed = ParsedQuery()
+    try:
+        query_string.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes in argv that are not UTF-8
+        raise QueryError("the query is not valid UTF-8 text") from None
+    parsed = ParsedQuery(question=query_string.rstrip().endswith(("?", "？")))
     group: list[Clause] = []
     pending_or = False
     negate_next = False
@@ -116,8 +130,8 @@ def parse(query_string: str) -> ParsedQuery:
             raise QueryError(
                 f"{name}: is not a field; the fields are title, body, tag, category and date"
             )
-        if match.group("bad") is not None:
-            raise QueryError('unbalanced quote: a phrase "..." needs a closing quote')
+        if match.group("stray") is not None:
+            continue
         word = match.group("word")
         fieldname = match.group("field")
         if word in ("OR", "AND", "NOT") and not fieldname and not match.group("neg"):
@@ -135,7 +149,7 @@ def parse(query_string: str) -> ParsedQuery:
         negate_next = False
         if clause is None:
             continue
-        parsed.has_operators |= clause.negated or clause.phrase or clause.field is not None
+        parsed.has_operators |= clause.negated or clause.field is not None
         if pending_or:
             if clause.negated or group[-1].negated:
                 raise QueryError("an excluded term (-term, NOT term) cannot be part of OR")
@@ -153,6 +167,8 @@ def parse(query_string: str) -> ParsedQuery:
         parsed.groups.append(group)
     if not parsed.groups:
         raise QueryError("the query has nothing to search for")
+    if len(parsed.clauses) > MAX_TERMS:
+        raise QueryError(f"the query has more than {MAX_TERMS} terms; search for fewer")
     return parsed
 
 
@@ -270,12 +286,20 @@ class QueryPlan:
     relaxed_terms: list[str]
 
 
-def text_query(text: str, vocab: Vocabulary, fieldname: str | None = None) -> wq.Query:
+def text_query(
+    text: str,
+    vocab: Vocabulary,
+    fieldname: str | None = None,
+    boost: float = 1.0,
+    title_boost: float = TITLE_BOOST,
+) -> wq.Query:
     """The exact query for one normalized text in title and body (or in one field)."""
     plan = make_plan(text, vocab)
     if fieldname is not None:
-        return Contains(fieldname, plan)
-    return wq.Or([Contains(TITLE, plan, boost=TITLE_BOOST), Contains(BODY, plan)])
+        return Contains(fieldname, plan, boost=boost)
+    return wq.Or(
+        [Contains(TITLE, plan, boost=title_boost * boost), Contains(BODY, plan, boost=boost)]
+    )
 
 
 def _clause_query(clause: Clause, vocab: Vocabulary) -> wq.Query:
@@ -336,8 +360,10 @@ def is_natural_language(parsed: ParsedQuery) -> bool:
     """A question or a long phrase, as opposed to keywords: it may be relaxed."""
     if parsed.has_operators:
         return False
+    if len(parsed.groups) == 1 and parsed.groups[0][0].phrase:
+        return False  # one quoted phrase: the user asked for exactly that
     texts = parsed.text_terms()
-    if len(texts) >= 3:
+    if len(texts) >= 3 or parsed.question:
         return True
     return any(len(re.findall(f"[{CJK_CHARS}]", t)) >= 5 or len(t.split()) >= 3 for t in texts)
 
@@ -358,10 +384,18 @@ def _relaxed_query(words: list[str], vocab: Vocabulary) -> wq.Query:
 
 def _relaxed_word_query(word: str, vocab: Vocabulary) -> wq.Query:
     """A word of a relaxed query: BM25 on the indexed word, or where jieba cut the query
-    into a word the posts never produced, the posts that contain it."""
+    into a word the posts never produced, the posts that contain it. jieba may glue a name
+    to its neighbour (黄华麒是), so such a word also counts, for less, by its character pairs."""
     if word in vocab:
-        return wq.Or([wq.Term(TITLE, word, boost=TITLE_BOOST), wq.Term(BODY, word)])
-    return text_query(word, vocab)
+        return wq.Or([wq.Term(TITLE, word, boost=RELAXED_TITLE_BOOST), wq.Term(BODY, word)])
+    whole = text_query(word, vocab, title_boost=RELAXED_TITLE_BOOST)
+    if len(word) < 3 or not is_cjk(word):
+        return whole
+    pairs = [
+        text_query(word[i : i + 2], vocab, boost=PAIR_WEIGHT, title_boost=RELAXED_TITLE_BOOST)
+        for i in range(len(word) - 1)
+    ]
+    return wq.Or([whole, *pairs])
 
 
 def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) -> list[str]:

@@ -1,0 +1,667 @@
+"""Benchmark runner: searchkit against the naive Whoosh + jieba baseline, in one run (issue #5).
+
+Not a test suite: it builds throwaway indexes in a temp dir and prints one table per corpus
+size, with the ratio searchkit/baseline next to each figure and the issue's targets.
+
+    python tests/bench/bench.py --corpus xwlb-2023+cmrc
+    python tests/bench/bench.py --corpus all                         # all 31 MB of 新闻联播
+    python tests/bench/bench.py --corpus all --sizes 5000,all        # growth with size
+    python tests/bench/bench.py --corpus xwlb-2023+cmrc --skip-baseline --json
+
+Corpus: `+`-joined parts of `../shared/corpus`: `cmrc` (the 256 CMRC 2018 paragraphs),
+`xwlb-2022` ... `xwlb-2026` (one year of bulk/xinwenlianbo), `xwlb` (all years), and `all`
+(= `xwlb+cmrc`). CMRC paragraphs always come first, so `--sizes N` (the first N documents)
+keeps them and the natural-language queries keep their answers.
+
+The naive baseline is the issue's "OrGroup" row: a Whoosh schema with `ID(stored=True)` and
+`TEXT(analyzer=jieba.analyse.ChineseAnalyzer())` title and body, the default writer and one
+commit; queries parsed by `MultifieldParser(["title", "body"], group=OrGroup)`, top 10.
+
+How each figure is measured:
+
+- build: each engine builds in a fresh child interpreter (`--build-child`), timed from
+  creating the index to its commit; reading the JSONL is not timed. docs/s and MB/s use the
+  UTF-8 bytes of title + body ("text size").
+- peak memory, three ways, because searchkit analyzes in a forked process pool whose
+  workers share pages with their parent:
+  "largest process" is the kernel's high-water RSS of the build process (`VmHWM`) or of
+  its largest pool worker (`RUSAGE_CHILDREN`, read after the pool is joined), whichever is
+  larger: exact, but blind to the other processes. "all processes, PSS" is the largest sum
+  of proportional set size (shared pages split between their sharers) over the build
+  process and all its descendants, sampled every 0.1 s from /proc: the best estimate of the
+  physical memory the build needs. "all processes, RSS" is the same sum of RSS: an upper
+  bound that counts shared pages once per process; the 1.5 GB target is checked on it.
+  Both sums can miss a spike shorter than the sampling interval.
+- index size: bytes of the files under the index folder. searchkit stores title and body
+  (for snippets), the baseline stores only ids, so the ratio is not like for like.
+- exact recall: `index.search(term, exact_only=True, limit=100000)` ids for each public
+  finance term against a brute-force scan of `normalize(title)`/`normalize(body)` by the
+  README's contract: Chinese text as a substring, letters and digits as whole tokens
+  (`gdp` does not match `gdp4.8`). The "plain substrings" row also counts those, for
+  information. The baseline's rows use all documents its parser returns (`limit=None`).
+- query latency, warm: both indexes open in this process, one untimed pass over every
+  query, then timed passes with the engines interleaved query by query (in alternating
+  order, so load from other processes hits both alike). searchkit's time includes building
+  its `Hit`s (snippets, marks, stored fields) and its exact total; the baseline's is parsing
+  plus Whoosh's top 10 and reading their ids. Keyword queries are the public finance terms,
+  repeated `--keyword-rounds` times; natural-language queries are the first `--nl-queries`
+  CMRC questions, once each.
+- cold start: the wall time of `searchkit search 缩表 --index DIR --json` (the console script
+  next to this interpreter; `--cold-query` changes 缩表) as a new process, against
+  `python -c "import jieba; jieba.initialize()"`; one untimed run of each first (it writes
+  jieba's dictionary cache if missing), then `--cold-runs` interleaved runs; medians.
+
+The machine's load average is printed before and after: other jobs sharing the CPUs make
+every figure noisy, so compare ratios from one run, not absolute times across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from evaluate import percentile, read_jsonl, read_terms
+
+from searchkit import Document, Index, QueryError
+from searchkit.analysis import WORD_CHAR, normalize
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "corpus"
+NEWS = SHARED / "bulk" / "xinwenlianbo"
+CMRC = SHARED / "cmrc2018"
+TERMS = SHARED / "finance_terms_public.txt"
+NEWS_YEARS = ("2022", "2023", "2024", "2025", "2026")
+MB = 1_000_000
+MEMORY_LIMIT_MB = 1500
+SAMPLE_SECONDS = 0.1
+
+
+# --- corpus --------------------------------------------------------------------------------
+
+
+def corpus_files(spec: str) -> list[Path]:
+    """The JSONL files of a corpus spec such as `xwlb-2023+cmrc`, CMRC first.
+
+    Raises `SystemExit` for an unknown part.
+    """
+    parts = set()
+    for part in spec.split("+"):
+        if part == "all":
+            parts |= {"cmrc", *(f"xwlb-{year}" for year in NEWS_YEARS)}
+        elif part == "xwlb":
+            parts |= {f"xwlb-{year}" for year in NEWS_YEARS}
+        elif part == "cmrc" or part in (f"xwlb-{year}" for year in NEWS_YEARS):
+            parts.add(part)
+        else:
+            raise SystemExit(f"bench: unknown corpus part {part!r} (cmrc, xwlb, xwlb-YYYY, all)")
+    files = [CMRC / "corpus.jsonl"] if "cmrc" in parts else []
+    return files + [NEWS / f"{part}.jsonl" for part in sorted(parts - {"cmrc"})]
+
+
+def load_corpus(spec: str, limit: int | None = None) -> list[dict]:
+    """The first `limit` (default all) {id, title, body} records of a corpus spec."""
+    records = [record for path in corpus_files(spec) for record in read_jsonl(path)]
+    return records[:limit]
+
+
+def text_bytes(records: list[dict]) -> int:
+    """The UTF-8 size of all titles and bodies."""
+    return sum(len(r["title"].encode("utf-8")) + len(r["body"].encode("utf-8")) for r in records)
+
+
+def folder_bytes(folder: Path) -> int:
+    """The total size of the files under `folder`."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+# --- building, in a child process ----------------------------------------------------------
+
+
+def build_searchkit(records: list[dict], folder: Path) -> float:
+    """Build a searchkit index of `records` in `folder`; return the seconds it took."""
+    started = time.perf_counter()
+    with Index.create(folder) as index:
+        index.add(Document(id=r["id"], title=r["title"], body=r["body"]) for r in records)
+    return time.perf_counter() - started
+
+
+def naive_schema():
+    """The baseline's schema: an id and two jieba-analyzed text fields, nothing else stored."""
+    from jieba.analyse import ChineseAnalyzer
+    from whoosh import fields
+
+    analyzer = ChineseAnalyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True),
+        title=fields.TEXT(analyzer=analyzer),
+        body=fields.TEXT(analyzer=analyzer),
+    )
+
+
+def build_naive(records: list[dict], folder: Path) -> float:
+    """Build the baseline index of `records` in `folder`; return the seconds it took."""
+    import jieba
+    from whoosh import index as whoosh_index
+
+    jieba.setLogLevel(logging.WARNING)
+    schema = naive_schema()
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = whoosh_index.create_in(str(folder), schema).writer()
+    for r in records:
+        writer.add_document(id=r["id"], title=r["title"], body=r["body"])
+    writer.commit()
+    return time.perf_counter() - started
+
+
+BUILDERS = {"searchkit": build_searchkit, "naive": build_naive}
+
+
+def build_child(engine: str, spec: str, limit: int | None, folder: Path) -> dict:
+    """What `--build-child` prints: build time and the kernel's high-water RSS figures.
+
+    The pool workers are joined when `index.add` returns, so `RUSAGE_CHILDREN` covers them
+    (forked, not exec'd: their high-water mark is their own, shared pages included).
+    """
+    seconds = BUILDERS[engine](load_corpus(spec, limit), folder)
+    # VmHWM, not RUSAGE_SELF: a process started by vfork + exec inherits in `ru_maxrss` the
+    # high-water mark of its parent (the benchmark, with both engines loaded).
+    status = Path("/proc/self/status").read_text()
+    return {
+        "seconds": seconds,
+        "peak_main_kb": int(status.split("VmHWM:")[1].split()[0]),
+        "peak_worker_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    }
+
+
+class TreeMemory:
+    """Samples the summed RSS and PSS of a process and its descendants in a thread."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_rss_kb = self.peak_pss_kb = self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            pids = descendants(self.pid)
+            rss = pss = 0
+            for pid in pids:
+                figures = smaps_rollup(pid)
+                rss, pss = rss + figures.get("Rss", 0), pss + figures.get("Pss", 0)
+            self.peak_rss_kb = max(self.peak_rss_kb, rss)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
+            self.peak_processes = max(self.peak_processes, len(pids))
+
+
+def descendants(root: int) -> list[int]:
+    """`root` and every live process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue  # gone since the listing
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])  # the command name may hold ")"
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """The kB figures of /proc/PID/smaps_rollup ({} if the process is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return {}
+    return {line.split(":")[0]: int(line.split()[1]) for line in lines[1:] if line.endswith(" kB")}
+
+
+def run_build(engine: str, spec: str, limit: int | None, folder: Path) -> dict:
+    """Build one engine's index in a child interpreter; return its time, memory and size."""
+    print(f"bench: building {engine} ({spec}, {limit or 'all'} documents)", file=sys.stderr)
+    command = [
+        sys.executable,
+        __file__,
+        "--build-child",
+        engine,
+        "--corpus",
+        spec,
+        "--out",
+        str(folder),
+    ] + (["--limit", str(limit)] if limit else [])
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    with TreeMemory(child.pid) as memory:
+        output, _ = child.communicate()
+    if child.returncode:
+        raise SystemExit(f"bench: the {engine} build failed (exit {child.returncode})")
+    figures = json.loads(output)
+    largest_kb = max(figures.pop("peak_main_kb"), figures.pop("peak_worker_kb"))
+    return {
+        "seconds": figures["seconds"],
+        "peak_largest_mb": largest_kb * 1024 / MB,
+        "peak_pss_mb": memory.peak_pss_kb * 1024 / MB,
+        "peak_rss_mb": memory.peak_rss_kb * 1024 / MB,
+        "processes": memory.peak_processes,
+        "index_bytes": folder_bytes(folder),
+    }
+
+
+# --- searching -----------------------------------------------------------------------------
+
+
+class SearchkitEngine:
+    """searchkit's `Index`, as the benchmark calls it."""
+
+    def __init__(self, folder: Path):
+        self.index = Index.open(folder)
+        self.failed: set[str] = set()  # queries that raised QueryError
+
+    def search(self, query: str) -> list[str]:
+        try:
+            return [hit.id for hit in self.index.search(query, limit=10)]
+        except QueryError:
+            self.failed.add(query)
+            return []
+
+    def matching_ids(self, term: str) -> set[str]:
+        return {hit.id for hit in self.index.search(term, exact_only=True, limit=100_000)}
+
+    def close(self) -> None:
+        self.index.close()
+
+
+class NaiveEngine:
+    """The baseline: Whoosh's `MultifieldParser` with `OrGroup`, top 10."""
+
+    def __init__(self, folder: Path):
+        import jieba
+        from whoosh import index as whoosh_index
+        from whoosh.qparser import MultifieldParser, OrGroup
+
+        whoosh = whoosh_index.open_dir(str(folder))
+        self.searcher = whoosh.searcher()
+        self.parser = MultifieldParser(["title", "body"], whoosh.schema, group=OrGroup)
+        jieba.setLogLevel(logging.WARNING)
+        self.failed: set[str] = set()
+
+    def search(self, query: str) -> list[str]:
+        return [hit["id"] for hit in self.searcher.search(self.parser.parse(query), limit=10)]
+
+    def matching_ids(self, term: str) -> set[str]:
+        return {hit["id"] for hit in self.searcher.search(self.parser.parse(term), limit=None)}
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+def contract_pattern(needle: str) -> re.Pattern:
+    """What searchkit promises for a normalized term: Chinese text matches as a substring,
+    letters and digits as whole tokens (`gdp` does not match `gdp4.8`; README, "Exact
+    semantics"), so a term starting or ending with one must not touch another there."""
+    before = f"(?<!{WORD_CHAR})" if re.match(WORD_CHAR, needle[:1]) else ""
+    after = f"(?!{WORD_CHAR})" if re.match(WORD_CHAR, needle[-1:]) else ""
+    return re.compile(before + re.escape(needle) + after)
+
+
+def exact_recall(engine, records: list[dict], terms: list[str]) -> dict:
+    """Recall and precision of `engine.matching_ids` against brute-force scans of the
+    normalized titles and bodies: by the contract (`contract_pattern`), and as plain
+    substrings (which also counts letters inside longer tokens)."""
+    texts = [(r["id"], normalize(r["title"]) + "\n" + normalize(r["body"])) for r in records]
+    found = expected = correct = substring_expected = substring_correct = 0
+    for term in terms:
+        needle = normalize(term)
+        pattern = contract_pattern(needle)
+        truth = {doc_id for doc_id, text in texts if pattern.search(text)}
+        substring = {doc_id for doc_id, text in texts if needle in text}
+        hits = engine.matching_ids(term)
+        found, expected, correct = (
+            found + len(hits),
+            expected + len(truth),
+            correct + len(hits & truth),
+        )
+        substring_expected += len(substring)
+        substring_correct += len(hits & substring)
+    return {
+        "matches": expected,
+        "recall": correct / expected if expected else 1.0,
+        "precision": correct / found if found else 1.0,
+        "substring_matches": substring_expected,
+        "substring_recall": substring_correct / substring_expected if substring_expected else 1.0,
+    }
+
+
+def latencies(engines: dict, queries: list[str], rounds: int) -> dict[str, list[float]]:
+    """Warm per-query latencies in ms: one untimed pass, then `rounds` interleaved passes."""
+    for engine in engines.values():
+        for query in queries:
+            engine.search(query)
+    names = list(engines)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        for i, query in enumerate(queries):
+            for name in names if (i + round_number) % 2 == 0 else reversed(names):
+                started = time.perf_counter()
+                engines[name].search(query)
+                times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def latency_figures(times: list[float]) -> dict:
+    return {f"p{p}_ms": percentile(times, p / 100) for p in (50, 95, 99)} | {"n": len(times)}
+
+
+def cold_starts(index_folder: Path, query: str, runs: int) -> dict:
+    """Median wall times of a new `searchkit search` process and of loading jieba."""
+    jieba_cache = Path(tempfile.gettempdir()) / "jieba.cache"
+    had_cache = jieba_cache.exists()
+    commands = {
+        "searchkit": [
+            str(Path(sys.executable).with_name("searchkit")),
+            "search",
+            query,
+            "--index",
+            str(index_folder),
+            "--json",
+        ],
+        "jieba": [sys.executable, "-c", "import jieba; jieba.initialize()"],
+    }
+    first = subprocess.run(commands["searchkit"], capture_output=True, text=True)
+    if first.returncode not in (0, 1):  # 1: no hits
+        raise SystemExit(f"bench: `searchkit search` failed: {first.stderr.strip()}")
+    hits = json.loads(first.stdout)["total"]
+    subprocess.run(commands["jieba"], capture_output=True, check=True)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for run in range(runs):
+        for name in commands if run % 2 == 0 else reversed(list(commands)):
+            started = time.perf_counter()
+            subprocess.run(commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - started)
+    return {
+        "searchkit_s": statistics.median(times["searchkit"]),
+        "jieba_s": statistics.median(times["jieba"]),
+        "runs": times,
+        "query": query,
+        "hits": hits,
+        "jieba_cache_existed": had_cache,
+    }
+
+
+# --- one measurement -----------------------------------------------------------------------
+
+
+def measure(spec: str, limit: int | None, options: argparse.Namespace, work: Path) -> dict:
+    """Build, check and query both engines on the first `limit` documents of `spec`."""
+    records = load_corpus(spec, limit)
+    figures: dict = {"corpus": spec, "documents": len(records), "text_bytes": text_bytes(records)}
+    names = ["searchkit"] if options.skip_baseline else ["searchkit", "naive"]
+    folders = {name: work / f"{name}-{len(records)}" for name in names}
+    for name in names:
+        figures[name] = {"build": run_build(name, spec, limit, folders[name])}
+    engines = {"searchkit": SearchkitEngine(folders["searchkit"])}
+    if not options.skip_baseline:
+        engines["naive"] = NaiveEngine(folders["naive"])
+    print(f"bench: exact recall and queries ({len(records)} documents)", file=sys.stderr)
+    terms = read_terms(TERMS)
+    questions = [q["query"] for q in read_jsonl(CMRC / "queries.jsonl")][: options.nl_queries]
+    keyword = latencies(engines, terms, options.keyword_rounds)
+    natural = latencies(engines, questions, 1)
+    for name, engine in engines.items():
+        figures[name] |= {
+            "exact": exact_recall(engine, records, terms),
+            "keyword": latency_figures(keyword[name]),
+            "natural": latency_figures(natural[name]),
+            "query_errors": len(engine.failed),
+        }
+        engine.close()
+    print("bench: cold starts", file=sys.stderr)
+    figures["cold"] = cold_starts(folders["searchkit"], options.cold_query, options.cold_runs)
+    return figures
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def figure(engine: dict | None, path: str):
+    """`figure(f, "build.seconds")` is `f["build"]["seconds"]`, or None if it is missing."""
+    for key in path.split("."):
+        if engine is None:
+            return None
+        engine = engine.get(key)
+    return engine
+
+
+def row(label, ours, theirs, shown, target="", ok=None, ratio=True) -> list[str]:
+    """One table row: figure, searchkit, naive, ratio, target, ok?.
+
+    `ok(ours, ratio)` decides the target; `-` when it needs a ratio and there is none.
+    """
+    quotient = ours / theirs if ratio and ours is not None and theirs else None
+    if ok is None:
+        verdict = ""
+    elif quotient is None and ratio:
+        verdict = "-"
+    else:
+        verdict = "yes" if ok(ours, quotient) else "**NO**"
+
+    def cell(value):
+        return "-" if value is None else format(value, shown)
+
+    shown_ratio = "-" if quotient is None else f"{quotient:.2f}×"
+    return [label, cell(ours), cell(theirs), shown_ratio, target, verdict]
+
+
+def rows(figures: dict) -> list[list[str]]:
+    """The table rows of one measurement."""
+    ours, theirs = figures["searchkit"], figures.get("naive")
+    documents, text_bytes = figures["documents"], figures["text_bytes"]
+
+    def both(path, scale=1.0):
+        values = (figure(ours, path), figure(theirs, path))
+        return [None if value is None else value * scale for value in values]
+
+    def throughput(amount):
+        return [amount / seconds if seconds else None for seconds in both("build.seconds")]
+
+    def within(limit):
+        return lambda _, quotient: quotient <= limit
+
+    table = [
+        row("build time (s)", *both("build.seconds"), ".2f", "≤ 0.8×", within(0.8)),
+        row("build docs/s", *throughput(documents), ",.0f"),
+        row("build MB/s", *throughput(text_bytes / MB), ".2f"),
+        row("peak memory, largest process (MB)", *both("build.peak_largest_mb"), ",.0f"),
+        row("peak memory, all processes, PSS (MB)", *both("build.peak_pss_mb"), ",.0f"),
+        row(
+            "peak memory, all processes, RSS (MB)",
+            *both("build.peak_rss_mb"),
+            ",.0f",
+            f"< {MEMORY_LIMIT_MB:,} MB",
+            lambda value, _: value < MEMORY_LIMIT_MB,
+            ratio=False,
+        ),
+        row("index size (MB)", *both("build.index_bytes", 1 / MB), ".1f"),
+        row("index size / text size", *both("build.index_bytes", 1 / text_bytes), ".2f"),
+        row(
+            "exact recall, public terms",
+            *both("exact.recall"),
+            ".3f",
+            "1.000",
+            lambda value, _: value == 1.0,
+            ratio=False,
+        ),
+        row(
+            "exact precision, public terms",
+            *both("exact.precision"),
+            ".3f",
+            "1.000",
+            lambda value, _: value == 1.0,
+            ratio=False,
+        ),
+        row(
+            "recall vs plain substrings (info)", *both("exact.substring_recall"), ".3f", ratio=False
+        ),
+    ]
+    for kind, label in (("keyword", "keyword"), ("natural", "natural-language")):
+        table += [
+            row(f"{label} query p50 (ms)", *both(f"{kind}.p50_ms"), ".1f", "≤ 0.5×", within(0.5)),
+            row(f"{label} query p95 (ms)", *both(f"{kind}.p95_ms"), ".1f", "≤ 1.0×", within(1.0)),
+            row(f"{label} query p99 (ms)", *both(f"{kind}.p99_ms"), ".1f"),
+        ]
+    cold = figures["cold"]
+    table.append(
+        row(
+            "cold `searchkit search` vs jieba init (s)",
+            cold["searchkit_s"],
+            cold["jieba_s"],
+            ".2f",
+            "≤ 0.8×",
+            within(0.8),
+        )
+    )
+    return table
+
+
+def growth_rows(runs: list[dict]) -> list[list[str]]:
+    """p50 at the largest size over p50 at the smallest, per engine and query kind."""
+    small, large = runs[0], runs[-1]
+    table = []
+    for kind, label in (("keyword", "keyword"), ("natural", "natural-language")):
+        path = f"{kind}.p50_ms"
+        growth = [
+            figure(large.get(engine), path) / figure(small[engine], path)
+            if engine in small
+            else None
+            for engine in ("searchkit", "naive")
+        ]
+        label = f"{label} p50 growth, {small['documents']:,} → {large['documents']:,} docs"
+        table.append(row(label, *growth, ".2f", "≤ 2×", lambda v, _: v <= 2.0, ratio=False))
+    return table
+
+
+def markdown_table(table: list[list]) -> str:
+    """`table` as a markdown table with the six standard columns."""
+    head = ["figure", "searchkit", "naive", "ratio", "target", "ok?"]
+    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---|---|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table]
+    return "\n".join(lines)
+
+
+def describe(figures: dict) -> str:
+    """The heading and notes of one measurement."""
+    cold = figures["cold"]
+    cache = "existed" if cold["jieba_cache_existed"] else "was created by the untimed first run"
+    errors = figures["searchkit"]["query_errors"]
+    return (
+        f"### {figures['corpus']}: {figures['documents']:,} documents, "
+        f"{figures['text_bytes'] / MB:.1f} MB of text\n\n"
+        f"Keyword queries: {figures['searchkit']['keyword']['n']} timed "
+        f"(public finance terms × rounds); natural-language: "
+        f"{figures['searchkit']['natural']['n']} CMRC questions"
+        f"{f' ({errors} raised QueryError)' if errors else ''}. Exact recall over "
+        f"{figures['searchkit']['exact']['matches']:,} term matches. Cold start: medians of "
+        f"{len(cold['runs']['searchkit'])} runs; `{cold['query']}` found {cold['hits']} hits; "
+        f"jieba's cache {cache}. Build peak: "
+        f"{figures['searchkit']['build']['processes']} searchkit processes at most."
+    )
+
+
+def version() -> str:
+    """The commit searchkit runs from, with `+changes` if its files differ from it."""
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "searchkit") else "")
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def parse_sizes(text: str | None) -> list[int | None]:
+    """`5000,all` -> [5000, None]; no `--sizes` means one run on the whole corpus."""
+    if not text:
+        return [None]
+    return [None if size == "all" else int(size.replace("_", "")) for size in text.split(",")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, run the benchmark, print the tables. Returns 0."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", default="xwlb-2023+cmrc", help="e.g. xwlb-2023+cmrc, all")
+    parser.add_argument("--sizes", metavar="N,N", help="first N documents, e.g. 5000,all")
+    parser.add_argument("--skip-baseline", action="store_true", help="measure searchkit only")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--nl-queries", type=int, default=300, metavar="N")
+    parser.add_argument("--keyword-rounds", type=int, default=20, metavar="N")
+    parser.add_argument("--cold-runs", type=int, default=5, metavar="N")
+    parser.add_argument("--cold-query", default="缩表", help="the query of the cold start")
+    parser.add_argument("--build-child", choices=BUILDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.build_child:
+        figures = build_child(options.build_child, options.corpus, options.limit, options.out)
+        print(json.dumps(figures))
+        return 0
+    command = "python tests/bench/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="searchkit-bench-") as work:
+        runs = [
+            measure(options.corpus, size, options, Path(work))
+            for size in parse_sizes(options.sizes)
+        ]
+    report = {
+        "command": command.strip(),
+        "searchkit": version(),
+        "cpus": os.cpu_count(),
+        "load_average": {"before": load_before, "after": os.getloadavg()},
+        "runs": runs,
+    }
+    if options.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"`{report['command']}` (searchkit {report['searchkit']}, {report['cpus']} CPUs, "
+        f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after)\n"
+    )
+    for figures in runs:
+        print(describe(figures) + "\n\n" + markdown_table(rows(figures)) + "\n")
+    if len(runs) > 1:
+        print("### growth\n\n" + markdown_table(growth_rows(runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
