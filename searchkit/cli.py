@@ -21,6 +21,7 @@ from . import __version__, render
 from .analysis import read_userdict
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .index import Index, UpdateReport
+from .synonyms import Synonyms
 
 DEFAULT_INDEX = Path("index")
 EXIT_NO_HITS = 1
@@ -205,22 +206,52 @@ def _combined(reports: list[UpdateReport]) -> UpdateReport:
 @click.option("--until", metavar="DATE", help="Posts up to the end of DATE.")
 @click.option("--category", help="Only posts in this category.")
 @click.option("--tag", help="Only posts with this tag.")
-@click.option("--exact", is_flag=True, help="Exact hits only: no best-match top-up.")
+@click.option(
+    "--exact", is_flag=True, help="Posts containing the terms only: no synonyms, no best match."
+)
+@click.option("--no-synonyms", is_flag=True, help="Do not add posts that contain a synonym.")
+@click.option(
+    "--synonyms",
+    "synonym_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="More synonym groups (one group a line, terms separated by commas).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def search(query, index_path, limit, page, sort, since, until, category, tag, exact, as_json):
+def search(
+    query,
+    index_path,
+    limit,
+    page,
+    sort,
+    since,
+    until,
+    category,
+    tag,
+    exact,
+    no_synonyms,
+    synonym_file,
+    as_json,
+):
     """Search the index for QUERY.
 
-    Every post whose title or body contains each term is an exact hit; a question or long
-    phrase is topped up with best-match hits, labelled as such. Terms are ANDed; "a phrase",
-    a OR b, -term, title:, body:, tag:, category: and date:2022-06 also work.
+    Every post whose title or body contains each term is an exact hit. Then come posts that
+    contain a synonym of a term instead (缩表: 量化紧缩, QT), and a question or long phrase is
+    topped up with best-match hits; both are labelled. Terms are ANDed; "a phrase" (taken
+    literally), a OR b, -term, title:, body:, tag:, category: and date:2022-06 also work.
+    When nothing is found, a near-miss spelling the index knows is suggested.
 
     \b
     Examples:
       searchkit search 缩表
       searchkit search '逆回购 OR MLF' --sort date --limit 5
       searchkit search 美联储 --since 2026-06 --category cls --json
+      searchkit search 聯準會 --no-synonyms
     """
     with _open_for_reading(index_path) as index:
+        synonyms = not no_synonyms
+        if synonym_file is not None and synonyms:
+            synonyms = index.synonyms().merged(Synonyms.load(synonym_file))
         started = time.perf_counter()
         results = index.search(
             query,
@@ -232,6 +263,7 @@ def search(query, index_path, limit, page, sort, since, until, category, tag, ex
             until=until,
             category=category,
             tag=tag,
+            synonyms=synonyms,
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
     if as_json:
@@ -239,6 +271,8 @@ def search(query, index_path, limit, page, sort, since, until, category, tag, ex
             "query": results.query,
             "total": results.total,
             "exact_total": results.exact_total,
+            "synonym_total": results.synonym_total,
+            "suggestion": results.suggestion,
             "hits": [render.hit_json(hit) for hit in results],
         }
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
@@ -246,6 +280,51 @@ def search(query, index_path, limit, page, sort, since, until, category, tag, ex
         render.render_results(render.new_console(), results, page, limit, elapsed_ms)
     if results.total == 0:
         sys.exit(EXIT_NO_HITS)
+
+
+@cli.command()
+@click.argument("doc_id", metavar="ID")
+@index_option
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Posts."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def similar(doc_id: str, index_path: Path | None, limit: int, as_json: bool):
+    """Show the posts most like post ID ("more like this").
+
+    The post's most telling words (frequent in it, rare in the index) are searched for;
+    they are highlighted in each hit.
+
+    \b
+    Examples:
+      searchkit similar 2022-06-07-202206072404046437.md
+      searchkit similar 2022-06-07-202206072404046437.md --limit 5 --json
+    """
+    with _open_for_reading(index_path) as index:
+        started = time.perf_counter()
+        try:
+            results = index.similar(doc_id, limit=limit)
+        except KeyError:
+            raise CommandError(_no_such_post(doc_id, index)) from None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+    if as_json:
+        document = {
+            "id": doc_id,
+            "words": list(results.terms),
+            "hits": [render.hit_json(hit) for hit in results],
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        render.render_results(render.new_console(), results, 1, limit, elapsed_ms, labels=False)
+    if results.total == 0:
+        sys.exit(EXIT_NO_HITS)
+
+
+def _no_such_post(doc_id: str, index: Index) -> str:
+    return (
+        f"no post with id {doc_id!r} in the index at {_shown(index.path)}; "
+        "`searchkit search` shows each hit's id"
+    )
 
 
 @cli.command()
@@ -272,10 +351,7 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
         try:
             post = index.get(doc_id)
         except KeyError:
-            raise CommandError(
-                f"no post with id {doc_id!r} in the index at {_shown(index.path)}; "
-                "`searchkit search` shows each hit's id"
-            ) from None
+            raise CommandError(_no_such_post(doc_id, index)) from None
     title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
     if as_json:
         document = {

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from whoosh import collectors, scoring
 from whoosh import index as whoosh_index
-from whoosh.query import Term
+from whoosh.query import AndNot, Term
 
 from . import documents, ingest, storage
 from . import query as query_module
@@ -27,14 +27,19 @@ from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .highlight import find_marks, make_snippet
+from .matching import K1, B
 from .results import Hit, SearchResults
 from .storage import CURRENT, FORMAT_VERSION
-from .matching import B, K1
+from .suggest import suggest
+from .synonyms import Synonyms
 from .vocabulary import Vocabulary
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)
 
 WRITER_MEMORY_MB = 512
+SUGGESTIONS = 6  # corrections tried, best first, until one finds something
+SUGGEST_MAX_LENGTH = 20  # longer terms are pasted text, not typed words: no did-you-mean
+SYNONYMS_FILE = "synonyms.txt"  # the index's own synonym groups, beside CURRENT
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class Index:
         self._whoosh = whoosh_index.open_dir(str(path / generation))
         self._searcher = None
         self._vocab: Vocabulary | None = None
+        self._own_synonyms: tuple[int, Synonyms] | None = None
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -224,12 +230,17 @@ class Index:
         until: date | datetime | str | None = None,
         category: str | None = None,
         tag: str | None = None,
+        synonyms: bool | Synonyms = True,
     ) -> SearchResults:
         """Search the index. See the README for the query syntax.
 
-        Returns `SearchResults` (iterable of `Hit`, with `total`). `sort` is "relevance" or
-        "date" (newest first). `since`/`until` take a date, datetime or "YYYY[-MM[-DD]]";
-        `until` includes its whole day. Raises `QueryError` for a malformed query.
+        Returns `SearchResults` (iterable of `Hit`, with `total`). Posts containing the terms
+        come first, then posts containing a synonym instead (`synonyms`: True for the shipped
+        list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then, for
+        a natural-language query, best-match hits. `exact_only` keeps only the first tier. `sort` is
+        "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
+        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day.
+        Raises `QueryError` for a malformed query.
         """
         if sort not in ("relevance", "date"):
             raise query_module.QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
@@ -237,28 +248,98 @@ class Index:
             raise query_module.QueryError("limit and offset must not be negative")
         parsed = query_module.parse(query)
         searcher = self._current_searcher()
-        plan = query_module.build(parsed, self._loaded_vocabulary(), self.analyzer, exact_only)
+        vocab = self._loaded_vocabulary()
+        synonyms = Synonyms.empty() if exact_only else self._synonyms(synonyms)
+        plan = query_module.build(parsed, vocab, self.analyzer, exact_only, synonyms)
         filters = _filters(since, until, category, tag)
         wanted = offset + limit
-        exact = _collect(searcher, plan.exact, wanted, filters, None, sort)
-        exact_total = len(exact)
-        picked = [(hit, True) for hit in exact[offset:wanted]]
-        relaxed_total = 0
-        if plan.relaxed is not None and exact_total < wanted:
-            relaxed = _collect(
-                searcher, plan.relaxed, wanted - exact_total, filters, exact.docs(), sort
-            )
-            relaxed_total = len(relaxed)
-            start = max(0, offset - exact_total)
-            picked += [(hit, False) for hit in relaxed[start : wanted - exact_total]]
-        hits = [self._hit(hit, is_exact, plan) for hit, is_exact in picked[:limit]]
+        tiers = [
+            ("exact", plan.exact, plan.terms, True),
+            ("synonym", plan.synonym, plan.terms + plan.synonym_terms, True),
+            ("relaxed", plan.relaxed, plan.relaxed_terms + plan.terms, False),
+        ]
+        picked, totals, seen = [], {}, set()
+        for kind, tier_query, terms, always in tiers:
+            found = sum(totals.values())
+            if tier_query is None or (not always and found >= wanted):
+                continue
+            hits = _collect(searcher, tier_query, max(wanted - found, 1), filters, seen, sort)
+            totals[kind] = len(hits)
+            seen |= hits.docs()
+            start = max(0, offset - found)
+            picked += [(hit, kind, terms) for hit in hits[start : max(wanted - found, 0)]]
+        total, synonym_total = sum(totals.values()), totals.get("synonym", 0)
         return SearchResults(
-            query, exact_total + relaxed_total, exact_total, hits, tuple(plan.terms)
+            query,
+            total,
+            totals["exact"],
+            [self._hit(hit, kind, terms) for hit, kind, terms in picked[:limit]],
+            tuple(plan.terms),
+            synonym_total,
+            # Did you mean ...? also when only best-match hits were found (美联储宿表).
+            None if totals["exact"] + synonym_total else self._suggestion(parsed, vocab, searcher),
         )
 
-    def _hit(self, hit, is_exact: bool, plan) -> Hit:
+    def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
+        """The posts most like the post `doc_id`: best match on its most telling words
+        (BM25 on the words that are frequent in it and rare in the index).
+        Raises `KeyError` if there is no such post."""
+        doc = self.get(doc_id)
+        searcher = self._current_searcher()
+        words = query_module.key_words(doc.title, doc.body, self.analyzer, searcher)
+        if not words:
+            return SearchResults(f"similar:{doc_id}", 0, 0)
+        similar_query = AndNot(query_module.weighted_words(words), Term("id", doc_id))
+        hits = _collect(searcher, similar_query, limit, None, None, "relevance")
+        terms = list(words)[: query_module.HIGHLIGHTED_KEY_WORDS]
+        return SearchResults(
+            f"similar:{doc_id}",
+            len(hits),
+            0,
+            [self._hit(hit, "relaxed", terms) for hit in hits[:limit]],
+            tuple(terms),
+        )
+
+    def synonyms(self) -> Synonyms:
+        """The synonyms searches use by default: the shipped list and the index's own
+        `synonyms.txt` (beside CURRENT; read again when it changes)."""
+        own = self.path / SYNONYMS_FILE
+        try:
+            stamp = own.stat().st_mtime_ns
+        except OSError:
+            return Synonyms.default()
+        if self._own_synonyms is None or self._own_synonyms[0] != stamp:
+            self._own_synonyms = (stamp, Synonyms.default().merged(Synonyms.load(own)))
+        return self._own_synonyms[1]
+
+    def _synonyms(self, synonyms: bool | Synonyms) -> Synonyms:
+        if isinstance(synonyms, Synonyms):
+            return synonyms
+        return self.synonyms() if synonyms else Synonyms.empty()
+
+    def _suggestion(self, parsed, vocab: Vocabulary, searcher) -> str | None:
+        """A corrected query (did you mean ...?) that finds something, or None."""
+
+        def doc_frequency(word: str) -> int:
+            return searcher.doc_frequency("title", word) + searcher.doc_frequency("body", word)
+
+        terms = [term for term in parsed.text_terms() if len(term) <= SUGGEST_MAX_LENGTH]
+        choices = {term: suggest(term, vocab, doc_frequency, SUGGESTIONS) for term in terms}
+        for rank in range(SUGGESTIONS):  # each term's best correction first, then the next
+            corrections = {t: found[rank] for t, found in choices.items() if len(found) > rank}
+            if not corrections:
+                return None
+            corrected = query_module.unparse(parsed, corrections)
+            try:
+                plan = query_module.build(query_module.parse(corrected), vocab, None, True)
+            except query_module.QueryError:
+                continue
+            if len(_collect(searcher, plan.exact, 1, None, None, "relevance")):
+                return corrected
+        return None
+
+    def _hit(self, hit, match: str, terms: list[str]) -> Hit:
         fields = hit.fields()
-        terms = plan.terms if is_exact else plan.relaxed_terms + plan.terms
         snippet, marks = make_snippet(fields.get("title") or "", fields.get("body") or "", terms)
         doc = _stored_document(fields)
         return Hit(
@@ -270,7 +351,7 @@ class Index:
             doc.categories,
             doc.tags,
             float(hit.score or 0.0),
-            is_exact,
+            match,
             snippet,
             tuple(marks),
             tuple(find_marks(doc.title, terms)),
@@ -496,8 +577,22 @@ def _top_terms(reader, fieldname: str, limit: int = 10) -> list[tuple[str, int]]
     return sorted(counts, key=lambda item: (-item[1], item[0]))[:limit]
 
 
+class _TopCollector(collectors.TopCollector):
+    """Whoosh's top-N collector, also keeping the set of every matching document: without it
+    `Results.docs()` runs the whole query a second time."""
+
+    def _collect(self, global_docnum, score):
+        self.docset.add(global_docnum)
+        return super()._collect(global_docnum, score)
+
+    def results(self):
+        results = super().results()
+        results.docset = self.docset
+        return results
+
+
 def _collect(searcher, whoosh_query, limit: int, filters, mask, sort: str):
-    """Run a query; exact `len()` of the results whatever the limit.
+    """Run a query; exact `len()` and `docs()` of the results whatever the limit.
 
     Whoosh's top-N collector prunes sub-matchers whose best possible score cannot reach the
     top N ("replace"), and then under-counts the total: searchkit turns that off.
@@ -506,7 +601,7 @@ def _collect(searcher, whoosh_query, limit: int, filters, mask, sort: str):
     if sort == "date":
         collector = collectors.SortingCollector("date", limit=limit, reverse=True)
     else:
-        collector = collectors.TopCollector(limit, usequality=False, replace=0)
+        collector = _TopCollector(limit, usequality=False, replace=0)
     if filters is not None or mask:
         collector = collectors.FilterCollector(collector, filters, mask)
     searcher.search_with_collector(whoosh_query, collector)

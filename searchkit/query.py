@@ -12,6 +12,7 @@ its words; those rank below every exact hit and are flagged `exact=False`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -22,6 +23,7 @@ from .analysis import CJK_CHARS, Analyzer, is_cjk, normalize
 from .errors import QueryError
 from .matching import Contains, Near, make_plan
 from .schema import BODY, TITLE
+from .synonyms import Synonyms
 from .vocabulary import Vocabulary
 
 # Title matches count this much more than body matches. A keyword in a post's title says the
@@ -32,6 +34,7 @@ TITLE_BOOST = 2.5
 RELAXED_TITLE_BOOST = 0.7
 PROXIMITY_SLOP = 8
 PAIR_WEIGHT = 0.5
+SYNONYM_WEIGHT = 0.5  # a synonym of a best-match word counts half as much as the word
 MAX_QUERY_LENGTH = 2000
 # Whoosh nests the matchers of an AND about one level a term: ~1,000 terms overflow Python's
 # stack (RecursionError), and each term costs time. No person types more than this.
@@ -278,11 +281,15 @@ def coerce_date(value: str | date | datetime | None, end: bool) -> datetime | No
 
 @dataclass
 class QueryPlan:
-    """The Whoosh queries for one parsed query."""
+    """The Whoosh queries for one parsed query, one per tier: the literal terms; the terms or
+    their synonyms (None without synonyms to use); best match on the words (None unless the
+    query is natural language). `*_terms` are what to highlight in each tier's hits."""
 
     exact: wq.Query
+    synonym: wq.Query | None
     relaxed: wq.Query | None
     terms: list[str]
+    synonym_terms: list[str]
     relaxed_terms: list[str]
 
 
@@ -311,30 +318,60 @@ def _clause_query(clause: Clause, vocab: Vocabulary) -> wq.Query:
 
 
 def build(
-    parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer | None, exact_only: bool
+    parsed: ParsedQuery,
+    vocab: Vocabulary,
+    analyzer: Analyzer | None,
+    exact_only: bool,
+    synonyms: Synonyms | None = None,
 ) -> QueryPlan:
-    """Turn a parsed query into exact (and, for natural language, relaxed) Whoosh queries."""
-    required = []
-    excluded = []
+    """Turn a parsed query into Whoosh queries: exact, with synonyms, relaxed."""
+    synonyms = synonyms or Synonyms.empty()
+    required, expanded, excluded, synonym_terms = [], [], [], []
     for group in parsed.groups:
         if group[0].negated:
             excluded.append(_clause_query(group[0], vocab))
-        else:
-            parts = [_clause_query(c, vocab) for c in group]
-            required.append(parts[0] if len(parts) == 1 else wq.Or(parts))
-    positive = wq.And(required) if len(required) > 1 else (required[0] if required else wq.Every())
+            continue
+        parts = [_clause_query(c, vocab) for c in group]
+        required.append(_any(parts))
+        alternatives = [
+            (clause, other)
+            for clause in group
+            if clause.field in (None, TITLE, BODY) and not clause.phrase  # "..." is literal
+            for other in synonyms.alternatives(clause.text)
+        ]
+        synonym_terms += [other for _, other in alternatives]
+        alternative_parts = [text_query(other, vocab, c.field) for c, other in alternatives]
+        expanded.append((parts, alternative_parts))
+    positive = _all(required) if required else wq.Every()
     proximity = _proximity(parsed, vocab)
     if proximity is not None:
         positive = wq.AndMaybe(positive, proximity)
-    exact = wq.AndNot(positive, wq.Or(excluded)) if excluded else positive
+    exclusion = wq.Or(excluded) if excluded else None
+    exact = wq.AndNot(positive, exclusion) if exclusion else positive
+    synonym = None
+    if synonym_terms:
+        # Hits of the literal terms are masked out of this tier, so a one-term query needs
+        # only its alternatives.
+        if len(expanded) == 1:
+            synonym = _any(expanded[0][1])
+        else:
+            synonym = _all([_any(parts + alternative) for parts, alternative in expanded])
+        synonym = wq.AndNot(synonym, exclusion) if exclusion else synonym
     relaxed, relaxed_terms = None, []
     if not exact_only and analyzer is not None and is_natural_language(parsed):
         relaxed_terms = relaxed_words(parsed, vocab, analyzer)
         if relaxed_terms:
-            relaxed = _relaxed_query(relaxed_terms, vocab)
-            if excluded:
-                relaxed = wq.AndNot(relaxed, wq.Or(excluded))
-    return QueryPlan(exact, relaxed, parsed.text_terms(), relaxed_terms)
+            relaxed = _relaxed_query(relaxed_terms, vocab, synonyms)
+            relaxed = wq.AndNot(relaxed, exclusion) if exclusion else relaxed
+    return QueryPlan(exact, synonym, relaxed, parsed.text_terms(), synonym_terms, relaxed_terms)
+
+
+def _any(parts: list[wq.Query]) -> wq.Query:
+    return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+
+def _all(parts: list[wq.Query]) -> wq.Query:
+    return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 def _proximity(parsed: ParsedQuery, vocab: Vocabulary) -> wq.Query | None:
@@ -368,31 +405,39 @@ def is_natural_language(parsed: ParsedQuery) -> bool:
     return any(len(re.findall(f"[{CJK_CHARS}]", t)) >= 5 or len(t.split()) >= 3 for t in texts)
 
 
-def _relaxed_query(words: list[str], vocab: Vocabulary) -> wq.Query:
-    """Best match on the words. A single Chinese character on its own matches nearly
-    anything (不存在的词语 should not return every post saying 不), so when the query has
-    longer words, a hit needs one of those; the single characters only add to its score."""
+def _relaxed_query(words: list[str], vocab: Vocabulary, synonyms: Synonyms) -> wq.Query:
+    """Best match on the words (a word's synonyms count for SYNONYM_WEIGHT of it). A single
+    Chinese character on its own matches nearly anything (不存在的词语 should not return
+    every post saying 不), so when the query has longer words, a hit needs one of those;
+    the single characters only add to its score."""
     longer = [w for w in words if len(w) > 1 or not is_cjk(w)]
     single = [w for w in words if w not in longer]
+    queries = {}
+    for word in words:
+        alternatives = [
+            _relaxed_word_query(other, vocab, SYNONYM_WEIGHT)
+            for other in synonyms.alternatives(word)
+        ]
+        queries[word] = _any([_relaxed_word_query(word, vocab), *alternatives])
     if not longer or not single:
-        return wq.Or([_relaxed_word_query(w, vocab) for w in words])
-    return wq.AndMaybe(
-        wq.Or([_relaxed_word_query(w, vocab) for w in longer]),
-        wq.Or([_relaxed_word_query(w, vocab) for w in single]),
-    )
+        return wq.Or(list(queries.values()))
+    return wq.AndMaybe(wq.Or([queries[w] for w in longer]), wq.Or([queries[w] for w in single]))
 
 
-def _relaxed_word_query(word: str, vocab: Vocabulary) -> wq.Query:
+def _relaxed_word_query(word: str, vocab: Vocabulary, boost: float = 1.0) -> wq.Query:
     """A word of a relaxed query: BM25 on the indexed word, or where jieba cut the query
     into a word the posts never produced, the posts that contain it. jieba may glue a name
     to its neighbour (黄华麒是), so such a word also counts, for less, by its character pairs."""
+    title_boost = RELAXED_TITLE_BOOST
     if word in vocab:
-        return wq.Or([wq.Term(TITLE, word, boost=RELAXED_TITLE_BOOST), wq.Term(BODY, word)])
-    whole = text_query(word, vocab, title_boost=RELAXED_TITLE_BOOST)
+        return wq.Or(
+            [wq.Term(TITLE, word, boost=title_boost * boost), wq.Term(BODY, word, boost=boost)]
+        )
+    whole = text_query(word, vocab, boost=boost, title_boost=title_boost)
     if len(word) < 3 or not is_cjk(word):
         return whole
     pairs = [
-        text_query(word[i : i + 2], vocab, boost=PAIR_WEIGHT, title_boost=RELAXED_TITLE_BOOST)
+        text_query(word[i : i + 2], vocab, boost=PAIR_WEIGHT * boost, title_boost=title_boost)
         for i in range(len(word) - 1)
     ]
     return wq.Or([whole, *pairs])
@@ -406,3 +451,66 @@ def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) ->
             if word not in STOP_WORDS and word not in words:
                 words.append(word)
     return words
+
+
+def unparse(parsed: ParsedQuery, replacements: dict[str, str]) -> str:
+    """The query string of `parsed`, with clause texts replaced (for did-you-mean)."""
+
+    def clause_text(clause: Clause) -> str:
+        text = replacements.get(clause.text, clause.text)
+        if clause.phrase or " " in text:
+            text = f'"{text}"'
+        if clause.field is not None:
+            text = f"{_FIELD_NAMES[clause.field]}:{text}"
+        return f"-{text}" if clause.negated else text
+
+    return " ".join(" OR ".join(clause_text(c) for c in group) for group in parsed.groups)
+
+
+_FIELD_NAMES = {
+    TITLE: "title",
+    BODY: "body",
+    "tags": "tag",
+    "categories": "category",
+    "date": "date",
+}
+
+
+# --- more like this --------------------------------------------------------------------------
+
+KEY_WORDS = 25  # words of a post that describe it, for `Index.similar`
+HIGHLIGHTED_KEY_WORDS = 8
+
+
+def key_words(title: str, body: str, analyzer: Analyzer, searcher) -> dict[str, float]:
+    """The post's most telling words, {word: tf-idf weight}, best first: frequent in the
+    post (title words count double), rare in the index; no stop words, single characters
+    or numbers."""
+    counts: dict[str, float] = {}
+    for text, weight in ((title, 2.0), (body, 1.0)):
+        for word in analyzer.words(normalize(text)):
+            if len(word) > 2 - is_cjk(word) and word not in STOP_WORDS and not word.isdigit():
+                counts[word] = counts.get(word, 0.0) + weight
+    documents = max(searcher.doc_count(), 1)
+    weights = {}
+    for word, count in counts.items():
+        frequency = searcher.doc_frequency(BODY, word) + searcher.doc_frequency(TITLE, word)
+        if 1 < frequency < documents:  # a word only this post has finds nothing else
+            weights[word] = (1 + math.log(count)) * math.log(documents / frequency)
+    best = sorted(weights.items(), key=lambda item: -item[1])[:KEY_WORDS]
+    return dict(best)
+
+
+def weighted_words(words: dict[str, float]) -> wq.Query:
+    """Best match on `words`, each weighted by its value."""
+    return wq.Or(
+        [
+            wq.Or(
+                [
+                    wq.Term(TITLE, word, boost=weight * RELAXED_TITLE_BOOST),
+                    wq.Term(BODY, word, boost=weight),
+                ]
+            )
+            for word, weight in words.items()
+        ]
+    )

@@ -78,16 +78,22 @@ def print_report(report: UpdateReport) -> None:
             console.print(line, soft_wrap=True)
 
 
-def render_results(console, results, page: int, limit: int, elapsed_ms: float) -> None:
-    """Print a page of `SearchResults`: a header line, then each hit with its snippet."""
+def render_results(
+    console, results, page: int, limit: int, elapsed_ms: float, labels: bool = True
+) -> None:
+    """Print a page of `SearchResults`: a header line, then each hit with its snippet;
+    `labels` marks synonym and best-match hits as such."""
     from rich.text import Text
 
     from .highlight import to_rich
 
     noun = "result" if results.total == 1 else "results"
     header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (results.query, "bold"))
-    if results.exact_total != results.total:
-        header.append(f" ({results.exact_total} exact)")
+    if labels and results.exact_total != results.total:
+        parts = [f"{results.exact_total} exact"]
+        if results.synonym_total:
+            parts.append(f"{results.synonym_total} by synonym")
+        header.append(f" ({', '.join(parts)})")
     pages = math.ceil(results.total / limit) if limit else 1
     if pages > 1:
         header.append(f" · page {page} of {pages}")
@@ -95,14 +101,17 @@ def render_results(console, results, page: int, limit: int, elapsed_ms: float) -
     console.print(header)
     if results.total and not results.hits and limit:
         console.print(f"Page {page} is past the last page ({pages}).")
+    if results.suggestion:
+        console.print(Text.assemble("Did you mean ", (results.suggestion, "bold"), "?"))
     for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
         heading = to_rich(hit.title.replace("\n", " "), list(hit.title_marks))
         if not hit.title:
             heading = Text(hit.id)
         heading.style = "bold cyan"  # under the marks' style
         title = Text.assemble((f"{rank:>2}. ", "bold"), heading)
-        if not hit.exact:
-            title.append("  best match", "italic magenta")
+        if labels and hit.match != "exact":
+            label = "synonym" if hit.match == "synonym" else "best match"
+            title.append(f"  {label}", "italic magenta")
         meta = [local_minute(hit.date), ", ".join(hit.categories), hit.id]
         console.print()
         console.print(title)
@@ -115,6 +124,7 @@ def hit_json(hit) -> dict:
         **post_json(hit),
         "score": hit.score if math.isfinite(hit.score) else 0.0,
         "exact": hit.exact,
+        "match": hit.match,
         "snippet": hit.snippet,
         "marks": [[start, end] for start, end in hit.marks],
         "title_marks": [[start, end] for start, end in hit.title_marks],

@@ -11,8 +11,9 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Hit:
     """One matching post. `marks` are (start, end) offsets into `snippet` of each match,
-    `title_marks` into `title`; `exact` is False for best-match hits of a relaxed
-    natural-language query."""
+    `title_marks` into `title`. `match` says why it was found: "exact" (contains the query's
+    terms), "synonym" (contains a synonym of a term instead) or "relaxed" (a best-match hit
+    of a natural-language query); they rank in that order."""
 
     id: str
     path: Path | None
@@ -22,21 +23,30 @@ class Hit:
     categories: tuple[str, ...]
     tags: tuple[str, ...]
     score: float
-    exact: bool
+    match: str
     snippet: str
     marks: tuple[tuple[int, int], ...]
     title_marks: tuple[tuple[int, int], ...] = ()
 
+    @property
+    def exact(self) -> bool:
+        """True when the post contains the query's own terms."""
+        return self.match == "exact"
+
 
 @dataclass(frozen=True)
 class SearchResults:
-    """A page of hits. `total` counts every match (exact + relaxed); `exact_total` the exact."""
+    """A page of hits. `total` counts every match (exact + synonym + relaxed); `exact_total`
+    the exact ones. `suggestion` is a corrected query (did you mean ...?) when no post contains
+    the terms or their synonyms and the index knows a near-miss of a term that does."""
 
     query: str
     total: int
     exact_total: int
     hits: list[Hit] = field(default_factory=list)
     terms: tuple[str, ...] = ()
+    synonym_total: int = 0
+    suggestion: str | None = None
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

@@ -152,9 +152,27 @@ class _Speller:
                 fixes = self.correct(slots[-1][0] + piece, limit)
                 if fixes:
                     slots.pop()
+            if not fixes:  # or a word inside it (逆回够: 回够 -> 回购; the index has 逆/回购)
+                fixes = self._inner_fixes(piece, limit)
             slots.append(fixes or [piece])
             after_known = False
         return slots
+
+    def _inner_fixes(self, piece: str, limit: int) -> list[str]:
+        """`piece` with one part of 2+ characters replaced by a correction of that part."""
+        fixes = []  # the best fix of each part first, then the second best ...
+        for size in range(len(piece) - 1, 1, -1):
+            parts = [(start, piece[start : start + size]) for start in range(len(piece) - size + 1)]
+            found = [(start, part, self.correct(part, limit)) for start, part in parts]
+            for rank in range(limit):
+                fixes += [
+                    piece[:start] + fix[rank] + piece[start + len(part) :]
+                    for start, part, fix in found
+                    if len(fix) > rank
+                ]
+            if fixes:
+                break
+        return fixes[:limit]
 
     def _near(self, word: str, edits: int, kind: re.Pattern, shortest: int) -> set[str]:
         """Candidate words within `edits` edits of `word` (`_ranked` checks the distance):
@@ -177,7 +195,10 @@ class _Speller:
         # Only characters of the vocabulary: the full homophone sets hold rare characters
         # outside the BMP, which make `re` test a class member by member (10x slower).
         chars = _characters(self.vocab)
-        classes = "".join(f"[{''.join(chars.intersection(_homophones(c)))}]" for c in word)
+        choices = [chars.intersection(_homophones(c)) for c in word]
+        if not all(choices):  # a character nothing in the vocabulary sounds like
+            return set()
+        classes = "".join(f"[{re.escape(''.join(sorted(choice)))}]" for choice in choices)
         return {m.group(1) for m in re.finditer(rf"\n({classes})(?=\n)", _text(self.vocab))}
 
     def _ranked(self, word: str, candidates: set[str], edits: int, limit: int) -> list[str]:

@@ -29,6 +29,7 @@ HIT_KEYS = {
     "tags": list,
     "score": float,
     "exact": bool,
+    "match": str,
     "snippet": str,
     "marks": list,
     "title_marks": list,
@@ -86,7 +87,14 @@ def assert_one_error_line(result, code=2, prog="searchkit"):
 
 
 def assert_search_document(document):
-    assert set(document) == {"query", "total", "exact_total", "hits"}
+    assert set(document) == {
+        "query",
+        "total",
+        "exact_total",
+        "synonym_total",
+        "suggestion",
+        "hits",
+    }
     assert isinstance(document["total"], int) and isinstance(document["exact_total"], int)
     for hit in document["hits"]:
         assert set(hit) == set(HIT_KEYS)
@@ -427,10 +435,47 @@ def test_rebuild_script_errors(tmp_path, few_posts, monkeypatch):
     assert Index.open(path).count() == 5  # the old index is still there
 
 
+# --- synonyms, did you mean, similar ------------------------------------------------------
+
+
+def test_synonym_hits_are_labelled_and_can_be_turned_off(index_path, tmp_path):
+    result, document = search_json("量化紧缩", "--index", index_path)  # finews says 缩表
+    assert result.exit_code == 0 and document["exact_total"] == 0
+    assert document["synonym_total"] == document["total"] > 0
+    assert {hit["match"] for hit in document["hits"]} == {"synonym"}
+    assert "synonym" in run("search", "量化紧缩", "--index", index_path).stdout
+    assert run("search", "量化紧缩", "--index", index_path, "--no-synonyms").exit_code == 1
+    assert run("search", "量化紧缩", "--index", index_path, "--exact").exit_code == 1
+    groups = tmp_path / "mine.txt"
+    groups.write_text("接盘侠, 量化紧缩\n", encoding="utf-8")
+    _, mine = search_json("接盘侠", "--index", index_path, "--synonyms", groups)
+    assert mine["synonym_total"] == document["total"]
+    groups.write_text("接盘侠 量化紧缩\n", encoding="utf-8")  # no comma: one term, an error
+    assert_one_error_line(run("search", "接盘侠", "--index", index_path, "--synonyms", groups))
+
+
+def test_did_you_mean(index_path):
+    result = run("search", "逆回够", "--index", index_path)  # 够 for 购
+    assert result.exit_code == 1 and "Did you mean 逆回购?" in result.stdout
+    _, document = search_json("逆回够", "--index", index_path)
+    assert document["suggestion"] == "逆回购"
+
+
+def test_similar_command(index_path):
+    result = run("similar", REFERENCE_ID, "--index", index_path, "--limit", "3", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert len(document["hits"]) == 3 and REFERENCE_ID not in {h["id"] for h in document["hits"]}
+    assert "缩表" in document["words"]
+    shown = run("similar", REFERENCE_ID, "--index", index_path).stdout
+    assert re.match(r"\d+ results for similar:", shown) and "best match" not in shown
+    assert_one_error_line(run("similar", "nope.md", "--index", index_path))
+
+
 # --- help, version, completion, the installed command -------------------------------------
 
 
-@pytest.mark.parametrize("command", ["index", "rebuild", "search", "show", "stats"])
+@pytest.mark.parametrize("command", ["index", "rebuild", "search", "show", "similar", "stats"])
 def test_every_command_has_help_with_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0

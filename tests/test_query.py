@@ -32,7 +32,48 @@ def test_traditional_and_fullwidth_queries(handmade_index):
     assert sorted(ids(handmade_index.search("縮表"))) == ["a", "e"]
     assert ids(handmade_index.search("ＭＬＦ")) == ["e"]
     assert ids(handmade_index.search("mlf")) == ["e"]
-    assert ids(handmade_index.search("聯準會")) == ["e"]
+    assert ids(handmade_index.search("聯準會", synonyms=False)) == ["e"]
+
+
+def test_synonyms_rank_below_literal_hits_and_are_marked(handmade_index):
+    results = handmade_index.search("聯準會")  # Taiwan's name for the Fed: post e says it
+    assert [(hit.id, hit.match) for hit in results] == [("e", "exact"), ("a", "synonym")]
+    assert (results.total, results.exact_total, results.synonym_total) == (2, 1, 1)
+    assert results[1].snippet[slice(*results[1].marks[0])] == "美联储"
+    assert ids(handmade_index.search("聯準會", synonyms=False)) == ["e"]
+    assert ids(handmade_index.search("量化紧缩")) == ["a", "e"] or sorted(
+        ids(handmade_index.search("量化紧缩"))
+    ) == ["a", "e"]
+    assert all(hit.match == "synonym" for hit in handmade_index.search("量化紧缩"))
+
+
+def test_synonyms_from_the_index_folder_and_from_the_caller(handmade_index):
+    from searchkit.synonyms import Synonyms
+
+    assert handmade_index.search("北上通道").total == 0
+    (handmade_index.path / "synonyms.txt").write_text("北上通道, 北向资金\n", encoding="utf-8")
+    assert ids(handmade_index.search("北上通道")) == ["d"]
+    mine = Synonyms.from_groups([["北上通道", "回购计划"]])
+    assert ids(handmade_index.search("北上通道", synonyms=mine)) == ["b"]
+    assert handmade_index.search("北上通道", synonyms=False).total == 0
+
+
+def test_did_you_mean_suggests_a_query_that_finds_something(handmade_index):
+    results = handmade_index.search("北向资今")  # a typo: 今 for 金
+    assert results.total == 0 and results.suggestion == "北向资金"
+    assert handmade_index.search("北向资金").suggestion is None
+    assert handmade_index.search("zzqqxx").suggestion is None
+
+
+@pytest.mark.needs_corpus
+def test_similar_posts(finews_index):
+    doc_id = "2022-06-07-202206072404046437.md"  # 美联储缩表，谁来"接盘"？
+    results = finews_index.similar(doc_id, limit=5)
+    assert len(results) == 5 and doc_id not in ids(results)
+    assert all(hit.score > 0 and hit.match == "relaxed" for hit in results)
+    assert any("美联储" in hit.title or "缩表" in hit.title for hit in results[:3])
+    with pytest.raises(KeyError):
+        finews_index.similar("no/such/post.md")
 
 
 def test_latin_terms_match_whole_tokens(handmade_index):
