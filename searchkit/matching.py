@@ -15,12 +15,12 @@ match is exactly "the normalized field contains `t`", whatever jieba did with it
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
-from whoosh.util import make_binary_tree
 
 from .analysis import RUNS, is_gap
 from .vocabulary import Vocabulary
@@ -177,16 +177,14 @@ class Contains(query.Query):
         full = present(self.plan.full)
         starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
         ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
-        candidates = []
-        if full:
-            candidates.append(self._union(reader, full))
+        # The candidates as one list of document numbers: a Whoosh union of hundreds of
+        # posting lists (中国 is in 300 words) costs far more to walk than to read once.
+        candidates = self._documents(reader, full) if full else set()
         if starts and ends:
-            candidates.append(
-                matching.IntersectionMatcher(self._union(reader, starts), self._union(reader, ends))
-            )
+            candidates |= self._documents(reader, starts) & self._documents(reader, ends)
         if not candidates:
             return matching.NullMatcher()
-        child = candidates[0] if len(candidates) == 1 else matching.UnionMatcher(*candidates)
+        child = matching.ListMatcher(sorted(candidates))
         parent = searcher.get_parent()
         df = self._document_frequency(parent.reader())
         n = max(parent.doc_count_all(), df)
@@ -197,10 +195,8 @@ class Contains(query.Query):
         )
         return ContainsMatcher(child, self, reader, full, scoring)
 
-    def _union(self, reader, words):
-        return make_binary_tree(
-            matching.UnionMatcher, [reader.postings(self.fieldname, w) for w in words]
-        )
+    def _documents(self, reader, words) -> set[int]:
+        return {doc for w in words for doc in reader.postings(self.fieldname, w).all_ids()}
 
     def positions(self, reader, words) -> list[tuple[str, object]]:
         """Fresh (word, postings matcher) pairs, to read positions from."""
@@ -216,14 +212,34 @@ class _Scoring:
     scored: bool
 
 
-def _positions_at(members, docnum) -> list[tuple[str, list[int]]]:
-    found = []
-    for word, m in members:
-        if m.is_active() and m.id() < docnum:
-            m.skip_to(docnum)
-        if m.is_active() and m.id() == docnum:
-            found.append((word, m.value_as("positions")))
-    return found
+class _Positions:
+    """Positions of many words' postings, visited in increasing document order. A heap keyed
+    by each matcher's current document moves only the matchers that are behind, so walking
+    all candidates reads each posting list once (not once per candidate)."""
+
+    def __init__(self, members: list[tuple[str, object]]):
+        self.members = members
+        self.heap = [(m.id(), i) for i, (_, m) in enumerate(members) if m.is_active()]
+        heapq.heapify(self.heap)
+
+    def at(self, docnum: int) -> list[tuple[str, list[int]]]:
+        """(word, positions) of the words in document `docnum`."""
+        heap, members = self.heap, self.members
+        while heap and heap[0][0] < docnum:
+            _, i = heapq.heappop(heap)
+            matcher = members[i][1]
+            matcher.skip_to(docnum)
+            if matcher.is_active():
+                heapq.heappush(heap, (matcher.id(), i))
+        here = []
+        while heap and heap[0][0] == docnum:
+            here.append(heapq.heappop(heap))
+        found = []
+        for entry in here:
+            word, matcher = members[entry[1]]
+            found.append((word, matcher.value_as("positions")))
+            heapq.heappush(heap, entry)
+        return found
 
 
 class ContainsMatcher(SpanWrappingMatcher):
@@ -268,10 +284,10 @@ class ContainsMatcher(SpanWrappingMatcher):
     def _get_spans(self):
         docnum = self.child.id()
         if self._full is None:
-            self._full = self.query.positions(self.reader, self.full_words)
+            self._full = _Positions(self.query.positions(self.reader, self.full_words))
         spans = []
         weight = 0.0
-        for word, positions in _positions_at(self._full, docnum):
+        for word, positions in self._full.at(docnum):
             spans.extend(Span(p) for p in positions)
             weight += len(positions) * (1.0 if word == self.plan.text else IN_WORD_WEIGHT)
         if not spans:
@@ -286,12 +302,13 @@ class ContainsMatcher(SpanWrappingMatcher):
         """Token chains that spell the text across word boundaries: (span, all whole words)."""
         if self._edges is None:
             self._edges = [
-                (edge, self.query.positions(self.reader, edge.words)) for edge in self.plan.edges
+                (edge, _Positions(self.query.positions(self.reader, edge.words)))
+                for edge in self.plan.edges
             ]
         length = len(self.plan.text)
         edges: dict[int, list[tuple[int, set[int], set[int]]]] = {}
         for edge, members in self._edges:
-            found = _positions_at(members, docnum)
+            found = members.at(docnum)
             if not found:
                 continue
             anywhere = {p for _, plist in found for p in plist}
