@@ -38,6 +38,7 @@ WEIGHTING = scoring.BM25F(B=B, K1=K1)
 
 WRITER_MEMORY_MB = 512
 SUGGESTIONS = 6  # corrections tried, best first, until one finds something
+SUGGEST_SHORT_TERM = 6
 SUGGEST_MAX_LENGTH = 20  # longer terms are pasted text, not typed words: no did-you-mean
 SYNONYMS_FILE = "synonyms.txt"  # the index's own synonym groups, beside CURRENT
 
@@ -276,8 +277,9 @@ class Index:
             [self._hit(hit, kind, terms) for hit, kind, terms in picked[:limit]],
             tuple(plan.terms),
             synonym_total,
-            # Did you mean ...? also when only best-match hits were found (美联储宿表).
-            None if totals["exact"] + synonym_total else self._suggestion(parsed, vocab, searcher),
+            self._suggestion(parsed, vocab, searcher)
+            if self._wants_suggestion(parsed, total, totals["exact"] + synonym_total)
+            else None,
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
@@ -316,6 +318,15 @@ class Index:
         if isinstance(synonyms, Synonyms):
             return synonyms
         return self.synonyms() if synonyms else Synonyms.empty()
+
+    @staticmethod
+    def _wants_suggestion(parsed, total: int, literal_total: int) -> bool:
+        """Did you mean ...? when nothing was found, or only best-match hits for a few short
+        terms (美联储宿表), not for every question (whose words are rarely misspelt)."""
+        if not total:
+            return True
+        short = all(len(term) <= SUGGEST_SHORT_TERM for term in parsed.text_terms())
+        return not literal_total and short and not parsed.question and len(parsed.groups) <= 2
 
     def _suggestion(self, parsed, vocab: Vocabulary, searcher) -> str | None:
         """A corrected query (did you mean ...?) that finds something, or None."""

@@ -58,6 +58,7 @@ class ContainsPlan:
 
 
 PLAN_CACHE_SIZE = 4096
+CHECKED_OFFSETS = 3  # offsets inside a text whose covering words filter chain candidates
 
 
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
@@ -181,7 +182,7 @@ class Contains(query.Query):
         # posting lists (中国 is in 300 words) costs far more to walk than to read once.
         candidates = self._documents(reader, full) if full else set()
         if starts and ends:
-            candidates |= self._documents(reader, starts) & self._documents(reader, ends)
+            candidates |= self._chain_candidates(reader, present, starts, ends)
         if not candidates:
             return matching.NullMatcher()
         child = matching.ListMatcher(sorted(candidates))
@@ -194,6 +195,22 @@ class Contains(query.Query):
             scored=context is None or context.weighting is not None,
         )
         return ContainsMatcher(child, self, reader, full, scoring)
+
+    def _chain_candidates(self, reader, present, starts, ends) -> set[int]:
+        """Documents with a word that can start a chain, one that can end it, and, at a few
+        offsets inside the text, a word that can cover that offset: every chain has exactly
+        one edge over each offset. Long texts (questions) rarely get past this filter, so
+        few documents need the position check."""
+        found = self._documents(reader, starts) & self._documents(reader, ends)
+        length = len(self.plan.text)
+        for offset in sorted(
+            {length * i // (CHECKED_OFFSETS + 1) for i in range(1, 1 + CHECKED_OFFSETS)}
+        ):
+            if not found or offset in (0, length - 1):
+                continue
+            covering = {w for e in self.plan.edges if e.start <= offset < e.end for w in e.words}
+            found &= self._documents(reader, present(covering))
+        return found
 
     def _documents(self, reader, words) -> set[int]:
         return {doc for w in words for doc in reader.postings(self.fieldname, w).all_ids()}
