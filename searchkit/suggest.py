@@ -41,7 +41,9 @@ import unicodedata
 import weakref
 from collections.abc import Callable, Iterable
 from functools import cache
+from importlib import resources
 from itertools import pairwise, product
+from pathlib import Path
 
 from .analysis import CJK_CHARS, RUNS, is_cjk
 from .vocabulary import Vocabulary
@@ -49,6 +51,7 @@ from .vocabulary import Vocabulary
 CJK_LENGTHS = range(2, 9)
 LATIN_MIN_LENGTH = 4  # shorter words are mostly codes (CPI, QT): any edit makes another one
 LATIN_TWO_EDITS = 8  # words this long may have two edits
+READINGS_FILE = "data/readings.txt"
 LONGEST_PIECE = 16  # longest known word looked for when cutting a term into words
 
 _CJK_WORD = re.compile(f"[{CJK_CHARS}]+")
@@ -308,14 +311,29 @@ def _homophones(char: str) -> frozenset[str]:
 
 @cache
 def _readings() -> dict[str, frozenset[str]]:
-    """{character: its toneless pinyin readings}, from pypinyin's character table."""
+    """{character: its toneless pinyin readings}, from the shipped table (data/readings.txt,
+    made from pypinyin's character table by `python -m searchkit.suggest`: reading it takes
+    ~20 ms, importing pypinyin's table 0.4 s)."""
+    text = resources.files("searchkit").joinpath(READINGS_FILE).read_text(encoding="utf-8")
+    readings = {}
+    for line in text.splitlines():
+        char, _, sounds = line.partition(" ")
+        readings[char] = frozenset(sounds.split(","))
+    return readings
+
+
+def write_readings_table() -> Path:
+    """Write data/readings.txt from pypinyin (a development dependency)."""
     from pypinyin.pinyin_dict import pinyin_dict
 
-    toneless = cache(_toneless)
-    return {
-        chr(codepoint): frozenset(toneless(r) for r in readings.split(","))
-        for codepoint, readings in pinyin_dict.items()
-    }
+    lines = [
+        f"{chr(codepoint)} {','.join(sorted({_toneless(r) for r in readings.split(',')}))}"
+        for codepoint, readings in sorted(pinyin_dict.items())
+        if codepoint <= 0xFFFF  # rarer characters are not worth the load time
+    ]
+    path = Path(__file__).parent / READINGS_FILE
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @cache
@@ -331,3 +349,7 @@ def _toneless(reading: str) -> str:
     """'lǜ' -> 'lv', 'biǎo' -> 'biao' (pypinyin's Style.NORMAL spelling)."""
     decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_readings_table()}")
