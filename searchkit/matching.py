@@ -59,6 +59,7 @@ class ContainsPlan:
 
 PLAN_CACHE_SIZE = 4096
 CHECKED_OFFSETS = 3  # offsets inside a text whose covering words filter chain candidates
+UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is not read
 
 
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
@@ -197,20 +198,29 @@ class Contains(query.Query):
         return ContainsMatcher(child, self, reader, full, scoring)
 
     def _chain_candidates(self, reader, present, starts, ends) -> set[int]:
-        """Documents with a word that can start a chain, one that can end it, and, at a few
-        offsets inside the text, a word that can cover that offset: every chain has exactly
-        one edge over each offset. Long texts (questions) rarely get past this filter, so
-        few documents need the position check."""
-        found = self._documents(reader, starts) & self._documents(reader, ends)
+        """Documents that may hold a chain: with a word that can start one, a word that can
+        end it, and, at a few offsets inside the text, a word that can cover that offset
+        (every chain has exactly one edge over each offset). This is only a filter, since
+        the matcher checks positions, so the word groups are read rarest first and a group
+        far more common than the candidates left is not read at all (中国会 need not read
+        the postings of every word starting with 会)."""
         length = len(self.plan.text)
-        for offset in sorted(
-            {length * i // (CHECKED_OFFSETS + 1) for i in range(1, 1 + CHECKED_OFFSETS)}
-        ):
-            if not found or offset in (0, length - 1):
-                continue
-            covering = {w for e in self.plan.edges if e.start <= offset < e.end for w in e.words}
-            found &= self._documents(reader, present(covering))
-        return found
+        offsets = {length * i // (CHECKED_OFFSETS + 1) for i in range(1, 1 + CHECKED_OFFSETS)}
+        groups = [starts, ends] + [
+            present({w for e in self.plan.edges if e.start <= offset < e.end for w in e.words})
+            for offset in sorted(offsets - {0, length - 1})
+        ]
+        sized = sorted(
+            (sum(reader.doc_frequency(self.fieldname, w) for w in group), index)
+            for index, group in enumerate(groups)
+        )
+        found = None
+        for size, index in sized:
+            if found is not None and (not found or size > UNREAD_GROUP_RATIO * len(found)):
+                break
+            documents = self._documents(reader, groups[index])
+            found = documents if found is None else found & documents
+        return found or set()
 
     def _documents(self, reader, words) -> set[int]:
         return {doc for w in words for doc in reader.postings(self.fieldname, w).all_ids()}
@@ -316,30 +326,42 @@ class ContainsMatcher(SpanWrappingMatcher):
         return sorted(set(spans))
 
     def _chains(self, docnum) -> list[tuple[Span, bool]]:
-        """Token chains that spell the text across word boundaries: (span, all whole words)."""
+        """Token chains that spell the text across word boundaries: (span, all whole words).
+        Edges are read from offset 0 on, only as far as some chain reaches, and an edge's
+        postings are opened only when a chain first reaches it (a synonym's plan can hold
+        hundreds of words that no candidate gets to)."""
         if self._edges is None:
-            self._edges = [
-                (edge, _Positions(self.query.positions(self.reader, edge.words)))
-                for edge in self.plan.edges
-            ]
+            self._edges = {}
+            for edge in self.plan.edges:
+                self._edges.setdefault(edge.start, []).append([edge, None])
         length = len(self.plan.text)
-        edges: dict[int, list[tuple[int, set[int], set[int]]]] = {}
-        for edge, members in self._edges:
-            found = members.at(docnum)
-            if not found:
-                continue
-            anywhere = {p for _, plist in found for p in plist}
-            exact = {p for word, plist in found if word == edge.piece for p in plist}
-            edges.setdefault(edge.start, []).append((edge.end, anywhere, exact))
+        here: dict[int, list[tuple[int, set[int], set[int]]]] = {}
+
+        def edges_at(offset: int) -> list[tuple[int, set[int], set[int]]]:
+            if offset not in here:
+                here[offset] = []
+                for entry in self._edges.get(offset, ()):
+                    edge, members = entry
+                    if members is None:
+                        members = entry[1] = _Positions(
+                            self.query.positions(self.reader, edge.words)
+                        )
+                    found = members.at(docnum)
+                    if found:
+                        anywhere = {p for _, plist in found for p in plist}
+                        exact = {p for word, plist in found if word == edge.piece for p in plist}
+                        here[offset].append((edge.end, anywhere, exact))
+            return here[offset]
+
         chains = []
-        for end, starts, exact_starts in edges.get(0, ()):
+        for end, starts, exact_starts in edges_at(0):
             for p in sorted(starts):
-                found = self._follow(end, p, edges, length)
+                found = self._follow(end, p, edges_at, length)
                 if found is not None:
                     chains.append((Span(p, found[0]), p in exact_starts and found[1]))
         return chains
 
-    def _follow(self, offset, pos, edges, length):
+    def _follow(self, offset, pos, edges_at, length):
         """(end position, last token whole) of a chain going on at `offset` after `pos`."""
         stack = [(offset, pos, True)]
         seen = set()
@@ -351,7 +373,7 @@ class ContainsMatcher(SpanWrappingMatcher):
                 continue
             seen.add((offset, pos))
             nxt = pos + (2 if offset in self.plan.gaps else 1)
-            for end, anywhere, exact in edges.get(offset, ()):
+            for end, anywhere, exact in edges_at(offset):
                 if nxt in anywhere:
                     stack.append((end, nxt, nxt in exact))
         return None
