@@ -11,14 +11,23 @@ the `YYYY-MM-DD-` prefix of its file name (midnight, UTC+08:00), or no date at a
 Bodies: the bare `<http...>` line that names the source becomes `Document.url`, the site's
 `[返回…](…)` navigation footer is dropped, and the rest becomes plain text: one paragraph per
 block element, joined by blank lines.
+
+Hostile files cost bounded time and memory: only the first `MAX_POST_BYTES` of a file are read
+(the rest only hashed), a FIFO or device named `.md` is refused without being opened for a
+blocking read, YAML aliases are never expanded into text, and HTML nested deeper than
+`MAX_HTML_DEPTH` or markdown longer than `MAX_MARKDOWN_LENGTH` is read as plain text (HTML5
+tree building is quadratic in the depth; markdown-it is slow on hostile markdown).
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import os
 import re
+import reprlib
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -58,6 +67,10 @@ class LoadProblem:
 
 POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 CHINA_TIME = timezone(timedelta(hours=8))
+# The most of one file that is read and indexed: ~140 times the largest post in the shared
+# corpora. Analysis costs ~1 s and ~15 MB a MB of Chinese text, so a 50 MB file would cost a
+# minute and most of a GB; beyond this, a post is indexed from its beginning, with a caveat.
+MAX_POST_BYTES = 2 * 1024 * 1024
 
 
 def load_posts(
@@ -129,25 +142,73 @@ def read_post_with_caveats(
 ) -> tuple[Document, list[str]]:
     """`read_post`, and the caveats of reading it, such as "decoded as GB18030"."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise BadDocumentError(path, f"cannot read the file: {error.strerror}") from None
+    _check_file_name(path)
     caveats: list[str] = []
-    meta, body = _split_front_matter(path, _decode(path, raw, caveats))
+    raw, size, checksum = _read_head(path)
+    truncated = size > len(raw)
+    if truncated:
+        caveats.append(
+            f"the file is {size / 2**20:.1f} MB; indexed only its first "
+            f"{len(raw) / 2**20:.1f} MB (the limit for one post)"
+        )
+    meta, body = _split_front_matter(path, _decode(path, raw, caveats, final=not truncated))
     body, url = _take_source_link(_FOOTER_LINE.sub("", body))
     document = Document(
         id=_post_id(path, root),
-        title=_title(meta.get("title"), caveats),
-        body=_body_text(body),
+        title=_without_controls(_title(meta.get("title"), caveats), caveats, "title"),
+        body=_body_text(_without_controls(body, caveats, "body"), caveats),
         path=path,
         date=_post_date(meta.get("date"), path.name, caveats),
         categories=_labels(meta, "categories", "category"),
         tags=_labels(meta, "tags", "tag"),
         url=url,
-        checksum=hashlib.sha256(raw).hexdigest(),
+        checksum=checksum,
     )
     return document, caveats
+
+
+def _check_file_name(path: Path) -> None:
+    """Refuse a file name that is not UTF-8: it cannot be an id (nor be printed as one)."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw_name = os.fsencode(path.name)
+        try:
+            hint = f"; read as GB18030 it is {raw_name.decode('gb18030')!r}"
+        except UnicodeDecodeError:
+            hint = ""
+        shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise BadDocumentError(
+            Path(shown), f"the file name is not UTF-8 text{hint}; rename the file"
+        ) from None
+
+
+def _read_head(path: Path) -> tuple[bytes, int, str]:
+    """The first `MAX_POST_BYTES` of a regular file, its size, and the sha256 of all of it.
+
+    Opened non-blocking and checked with fstat, so a FIFO named `x.md` cannot hang the run
+    and a link to /dev/zero cannot fill the memory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise BadDocumentError(path, f"cannot read the file: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+            raise BadDocumentError(path, f"not a regular file ({kind}), so not a post")
+        try:
+            head = handle.read(MAX_POST_BYTES)
+            digest = hashlib.sha256(head)
+            size = len(head)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        except OSError as error:
+            raise BadDocumentError(path, f"cannot read the file: {error.strerror}") from None
+    return head, size, digest.hexdigest()
 
 
 def _load(
@@ -181,16 +242,27 @@ def _post_id(path: Path, root: Path | str | None) -> str:
 # --- bytes -> text -> front matter + body ---
 
 
-def _decode(path: Path, raw: bytes, caveats: list[str]) -> str:
-    if b"\0" in raw:
+def _decode(path: Path, raw: bytes, caveats: list[str], final: bool = True) -> str:
+    """The text of a post's bytes: UTF-8 (with or without BOM), else GB18030 (with a caveat).
+
+    `final=False` for a head cut off at `MAX_POST_BYTES`: a character cut in two at the end
+    is dropped. A stray NUL in a text file is a control character (removed later); a file
+    with more than 10% NULs (UTF-16, zeros), or NULs and bytes that are not UTF-8, is binary.
+    """
+    nuls = raw.count(b"\0")
+    if nuls * 10 > len(raw):
         raise BadDocumentError(path, "binary file, not a text post")
     try:
-        text = raw.decode("utf-8-sig")
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(raw, final)
     except UnicodeDecodeError:
+        if nuls:
+            raise BadDocumentError(path, "binary file, not a text post") from None
         try:
-            text = raw.decode("gb18030")
+            text = codecs.getincrementaldecoder("gb18030")().decode(raw, final)
         except UnicodeDecodeError:
-            raise BadDocumentError(path, "not UTF-8 or GB18030 text") from None
+            raise BadDocumentError(
+                path, "not UTF-8 or GB18030 text (a binary file, or another encoding)"
+            ) from None
         caveats.append("decoded as GB18030")
     if not text.strip():
         raise BadDocumentError(path, "empty file")
@@ -258,12 +330,36 @@ def _title(value: Any, caveats: list[str]) -> str:
     if isinstance(value, str):
         title = value
     elif isinstance(value, list):
-        title = " ".join(str(item) for item in value)
-        caveats.append("title is a list, joined its items")
+        items = [_scalar_text(item) for item in value]
+        title = " ".join(item for item in items if item is not None)
+        if None in items:  # nested lists, perhaps YAML aliases that would expand a billionfold
+            caveats.append("title is a list of lists, kept only its text items")
+        else:
+            caveats.append("title is a list, joined its items")
+    elif _scalar_text(value) is None:
+        title = ""
+        caveats.append(f"title is not text ({_shown(value)}), ignored it")
     else:
-        title = str(value)
-        caveats.append(f"title is not text ({title}), converted it")
+        title = _scalar_text(value)
+        caveats.append(f"title is not text ({_shown(title)}), converted it")
     return html.unescape(title)
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A YAML scalar as text; None for a list, mapping or null, which are never stringified
+    (`str()` of nested aliases can be billions of characters)."""
+    if value is None or isinstance(value, (list, dict, set, tuple)):
+        return None
+    return str(value)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def _shown(value: Any) -> str:
+    """A front matter value for a message: short, whatever its size or nesting."""
+    return value if isinstance(value, str) and len(value) <= 60 else _SHORT.repr(value)
 
 
 _LABEL_SEPARATORS = re.compile(r"[\s,，]+")
@@ -276,10 +372,26 @@ def _labels(meta: dict[str, Any], plural: str, singular: str) -> tuple[str, ...]
         if isinstance(value, str):
             labels.extend(_LABEL_SEPARATORS.split(value))
         elif isinstance(value, list):
-            labels.extend(str(item).strip() for item in value if item is not None)
-        elif value is not None:
-            labels.append(str(value))
+            labels.extend(text.strip() for text in map(_scalar_text, value) if text is not None)
+        elif _scalar_text(value) is not None:
+            labels.append(_scalar_text(value))
+    labels = [_CONTROLS.sub("", label) for label in labels]
     return tuple(dict.fromkeys(label for label in labels if label))
+
+
+# C0 controls other than tab and newline, DEL and C1 controls: never text, and some (ESC, CSI)
+# would drive the terminal that shows the post.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _without_controls(text: str, caveats: list[str], where: str) -> str:
+    removed = _CONTROLS.findall(text)
+    if not removed:
+        return text
+    names = ", ".join(f"U+{ord(char):04X}" for char in dict.fromkeys(removed))
+    plural = "s" if len(removed) > 1 else ""
+    caveats.append(f"removed {len(removed)} control character{plural} ({names}) from the {where}")
+    return _CONTROLS.sub("", text)
 
 
 _DATE = re.compile(
@@ -295,11 +407,11 @@ _FILE_NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})-")
 def _post_date(value: Any, file_name: str, caveats: list[str]) -> datetime | None:
     if value is None or (isinstance(value, str) and _NO_DATE.fullmatch(value)):
         return _file_name_date(file_name)
-    post_date = _to_datetime(value)
+    post_date = _to_datetime(value) if _scalar_text(value) is not None else None
     if post_date is None:
         post_date = _file_name_date(file_name)
         used = "used the file name's date" if post_date else "the post has no date"
-        caveats.append(f"bad date '{value}', {used}")
+        caveats.append(f"bad date '{_shown(value)}', {used}")
     return post_date
 
 
@@ -367,13 +479,20 @@ _HTML_HINT = re.compile(
 )
 _QUOTE_MARKER = re.compile(r"^> ", re.MULTILINE)
 _MARKDOWN = MarkdownIt("commonmark", {"html": True})
+# markdown-it takes ~0.3 µs a character of prose, but up to ~25 µs on hostile input (a
+# million `![`): 2 MB of that would take a minute. Longer markdown is read as plain text.
+MAX_MARKDOWN_LENGTH = 100_000
 
 
-def _body_text(body: str) -> str:
+def _body_text(body: str, caveats: list[str] | None = None) -> str:
     if body.lstrip().startswith("<") or _HTML_HINT.search(body):
         # Eastmoney HTML bodies may open with a markdown `> ` digest; drop its quote marker.
-        return _QUOTE_MARKER.sub("", _html_to_text(body))
-    return _html_to_text(_MARKDOWN.render(body))
+        return _QUOTE_MARKER.sub("", _html_to_text(body, caveats))
+    if len(body) > MAX_MARKDOWN_LENGTH:  # as HTML: tags and entities still go
+        if caveats is not None:
+            caveats.append(f"markdown of {len(body):,} characters; read it as plain text")
+        return _html_to_text(body, caveats)
+    return _html_to_text(_MARKDOWN.render(body), caveats)
 
 
 _BLOCK_SELECTOR = (
@@ -391,8 +510,40 @@ _LINE_BREAK_IN_CJK = re.compile(rf"(?<=[{_CJK}])[^\S\n]*\n\s*(?=[{_CJK}])")
 _SPACES = re.compile(r"\s+")
 
 
-def _html_to_text(markup: str) -> str:
+# Lexbor builds the tree in time quadratic in the nesting depth (each block start tag looks
+# down the stack of open elements): 10,000 nested <div>s take 0.13 s, 20,000 0.45 s, 100,000
+# 13 s. Markup this short cannot nest deeper than that; longer markup is checked first.
+MAX_HTML_DEPTH = 20_000
+_DEPTH_CHECK_LENGTH = 5 * MAX_HTML_DEPTH
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track wbr".split()
+)
+
+
+def _nesting_depth(markup: str) -> int:
+    """How deep the tags of `markup` nest, counted naively (an unclosed tag counts)."""
+    depth = deepest = 0
+    for match in _TAG.finditer(markup):
+        closing, name, self_closing = match.groups()
+        if self_closing or name.lower() in _VOID_TAGS:
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+def _html_to_text(markup: str, caveats: list[str] | None = None) -> str:
     """Plain text of `markup`: a paragraph per block element, spaces collapsed, entities decoded."""
+    if len(markup) > _DEPTH_CHECK_LENGTH:
+        depth = _nesting_depth(markup)
+        if depth > MAX_HTML_DEPTH:
+            if caveats is not None:
+                caveats.append(f"HTML nested {depth:,} levels deep; read it as plain text")
+            return _tags_stripped(markup)
     tree = LexborHTMLParser(markup.replace(_BREAK, ""))
     tree.strip_tags(_DROPPED_TAGS)
     # Marking block boundaries in the tree and letting lexbor extract the text keeps the walk in
@@ -403,8 +554,18 @@ def _html_to_text(markup: str) -> str:
     for node in tree.css("td, th"):
         node.insert_after(" ")
     text = tree.body.text() if tree.body is not None else ""
+    text = _CONTROLS.sub("", text)  # character references such as &#27; can spell them
     text = _BLANK_LINES.sub(_BREAK, text)
     # A line break between two CJK characters is no space (as in browsers), so phrases stay whole.
     text = _LINE_BREAK_IN_CJK.sub("", text)
     paragraphs = (_SPACES.sub(" ", paragraph).strip() for paragraph in text.split(_BREAK))
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+_ANY_TAG = re.compile(r"<[^<>]*>")
+
+
+def _tags_stripped(markup: str) -> str:
+    """Plain text of markup too deep to parse: tags are separators, entities decoded."""
+    text = _CONTROLS.sub("", html.unescape(_ANY_TAG.sub(" ", markup.replace(_BREAK, ""))))
+    return _SPACES.sub(" ", text).strip()

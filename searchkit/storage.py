@@ -39,12 +39,18 @@ def read_pointer(path: Path) -> str:
 
 
 def read_current(path: Path) -> tuple[str, dict]:
-    generation = read_pointer(path)
-    try:
-        meta = json.loads((path / generation / META).read_text("utf-8"))
-    except (OSError, ValueError) as error:
-        raise IncompatibleIndexError(path, f"its {META} is unreadable ({error})") from None
-    return generation, meta
+    """The live generation's name and metadata.
+
+    A rebuild may swap in a new generation, and remove the one before the last, between
+    reading `CURRENT` and reading the metadata it names: then `CURRENT` is read again.
+    """
+    while True:
+        generation = read_pointer(path)
+        try:
+            return generation, json.loads((path / generation / META).read_text("utf-8"))
+        except (OSError, ValueError) as error:
+            if read_pointer(path) == generation:
+                raise IncompatibleIndexError(path, f"its {META} is unreadable ({error})") from None
 
 
 def write_meta(folder: Path, meta: dict) -> None:
@@ -99,12 +105,15 @@ def remove_old_generations(path: Path, keep: set[str]) -> None:
 
 
 @contextmanager
-def lock(path: Path, timeout: float = LOCK_TIMEOUT):
-    """The index's writer lock (fcntl: released by the OS even if the process is killed)."""
+def lock(path: Path, timeout: float | None = None):
+    """The index's writer lock (fcntl: released by the OS even if the process is killed).
+
+    Waits up to `timeout` seconds (default `LOCK_TIMEOUT`), then raises `IndexLockedError`.
+    """
     import fcntl
 
     handle = open(path / LOCK, "a+")
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None else timeout)
     try:
         while True:
             try:
