@@ -29,11 +29,11 @@ from .vocabulary import Vocabulary
 # Title matches count this much more than body matches. A keyword in a post's title says the
 # post is about it; the words of a question are spread over the passage that answers it, and a
 # title is shared by every passage of an article (measured on cmrc2018/drcd: 2.5 -> 0.7 took
-# DRCD MRR@10 from 0.929 to 0.958), so the relaxed tier weighs titles less.
+# DRCD MRR@10 from 0.929 to 0.955), so the relaxed tier weighs titles less.
 TITLE_BOOST = 2.5
 RELAXED_TITLE_BOOST = 0.7
 PROXIMITY_SLOP = 8
-PAIR_WEIGHT = 0.5
+PAIR_WEIGHT = 0.5  # a word no post has also counts by its character pairs, at this weight
 SYNONYM_WEIGHT = 0.5  # a synonym of a best-match word counts half as much as the word
 MAX_QUERY_LENGTH = 2000
 # Whoosh nests the matchers of an AND about one level a term: ~1,000 terms overflow Python's
