@@ -39,6 +39,7 @@ WEIGHTING = scoring.BM25F(B=B, K1=K1)
 WRITER_MEMORY_MB = 512
 SUGGESTIONS = 6  # corrections tried, best first, until one finds something
 SUGGEST_SHORT_TERM = 6
+SUGGEST_MAX_TERMS = 4
 SUGGEST_MAX_LENGTH = 20  # longer terms are pasted text, not typed words: no did-you-mean
 SYNONYMS_FILE = "synonyms.txt"  # the index's own synonym groups, beside CURRENT
 
@@ -323,6 +324,8 @@ class Index:
     def _wants_suggestion(parsed, total: int, literal_total: int) -> bool:
         """Did you mean ...? when nothing was found, or only best-match hits for a few short
         terms (美联储宿表), not for every question (whose words are rarely misspelt)."""
+        if len(parsed.text_terms()) > SUGGEST_MAX_TERMS:
+            return False  # a pasted paragraph: its suggestions cost seconds and help nobody
         if not total:
             return True
         short = all(len(term) <= SUGGEST_SHORT_TERM for term in parsed.text_terms())

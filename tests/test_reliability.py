@@ -63,27 +63,42 @@ class MeasuredRun:
     max_rss_mb: float
 
 
+# Linux keeps a process's peak RSS across exec, so a command started straight from a big
+# pytest process would report pytest's size: a small Python process starts it and reports
+# its peak (wait4's rusage, which covers the pool workers it reaped).
+_PEAK_RSS = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(args: list[str], timeout: float = 600) -> MeasuredRun:
     """Run a command to its end (killed after `timeout` seconds: a hang is a failure too)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as folder:
+        out, err, rss = (Path(folder, name) for name in ("out", "err", "rss"))
         started = time.monotonic()
-        process = subprocess.Popen(args, stdout=out, stderr=err)
-        while True:  # wait4, not wait: its rusage covers the reaped pool workers
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > timeout:
-                os.kill(process.pid, signal.SIGKILL)
-            time.sleep(0.02)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            wrapper = [sys.executable, "-c", _PEAK_RSS, str(rss), *args]
+            process = subprocess.Popen(
+                wrapper, stdout=stdout, stderr=stderr, start_new_session=True
+            )
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        peak_kb = int(rss.read_text()) if rss.exists() else -1024
         return MeasuredRun(
             process.returncode,
-            out.read().decode("utf-8"),
-            err.read().decode("utf-8"),
+            out.read_text("utf-8"),
+            err.read_text("utf-8"),
             time.monotonic() - started,
-            usage.ru_maxrss / 1024,
+            peak_kb / 1024,
         )
 
 
