@@ -190,7 +190,9 @@ def _combined(reports: list[UpdateReport]) -> UpdateReport:
 # --- search, show, stats -------------------------------------------------------------------
 
 
-@cli.command()
+# ignore_unknown_options: a query may start with "-" (`searchkit search -缩表 美联储` would
+# otherwise be click's "no such option" usage error).
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("query")
 @index_option
 @click.option(

@@ -454,6 +454,14 @@ def test_synonym_hits_are_labelled_and_can_be_turned_off(index_path, tmp_path):
     assert_one_error_line(run("search", "接盘侠", "--index", index_path, "--synonyms", groups))
 
 
+def test_a_query_may_start_with_a_minus(index_path):
+    result, leading = search_json("-缩表 美联储", "--index", index_path)
+    assert result.exit_code == 0, result.output
+    _, trailing = search_json("美联储 -缩表", "--index", index_path)
+    _, both = search_json("美联储", "--index", index_path)
+    assert 0 < leading["total"] == trailing["total"] < both["total"]
+
+
 def test_did_you_mean(index_path):
     result = run("search", "逆回够", "--index", index_path)  # 够 for 购
     assert result.exit_code == 1 and "Did you mean 逆回购?" in result.stdout
