@@ -618,6 +618,16 @@ def test_any_unicode_query_gives_results_or_a_query_error_quickly(searched_index
     assert seconds < QUERY_TIME_LIMIT
 
 
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.one_of(QUERY_PIECES, st.text(max_size=12)), max_size=8).map("".join))
+def test_any_query_on_a_small_index_gives_results_or_a_query_error(handmade_index, query):
+    """The same on the hand-made posts (traditional script, full width, Latin words)."""
+    _outcome, seconds = timed_query(handmade_index, query)
+    assert seconds < QUERY_TIME_LIMIT
+
+
 def cli_query_problems(index_path: Path, query: str, options: list[str]) -> list[str]:
     """What is wrong with `searchkit search QUERY`: exit 0/1 with valid JSON, or exit 2 with
     one line on stderr, are right."""
