@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from itertools import pairwise, product
@@ -75,18 +75,6 @@ def suggest(text: str, vocab: Vocabulary, doc_frequency: DocFrequency, limit: in
     if speller.known(text):
         return []
     return speller.correct(text, limit) or speller.correct_pieces(text, limit)
-
-
-def correct_terms(
-    terms: Iterable[str], vocab: Vocabulary, doc_frequency: DocFrequency
-) -> dict[str, str]:
-    """{term: its best correction} for the normalized terms that have one."""
-    corrected = {}
-    for term in terms:
-        found = suggest(term, vocab, doc_frequency)
-        if found:
-            corrected[term] = found[0]
-    return corrected
 
 
 class _Speller:
@@ -202,7 +190,7 @@ class _Speller:
         if not all(choices):  # a character nothing in the vocabulary sounds like
             return set()
         classes = "".join(f"[{re.escape(''.join(sorted(choice)))}]" for choice in choices)
-        return {m.group(1) for m in re.finditer(rf"\n({classes})(?=\n)", _text(self.vocab))}
+        return {m.group(1) for m in re.finditer(rf"\n({classes})(?=\n)", self.vocab.text)}
 
     def _ranked(self, word: str, candidates: set[str], edits: int, limit: int) -> list[str]:
         """The best `limit` candidates within `edits` of `word` or sounding like it that
@@ -275,11 +263,6 @@ def _distance(a: str, b: str) -> int:
 # --- the vocabulary's text and characters, the homophone table -----------------------------
 
 
-def _text(vocab: Vocabulary) -> str:
-    """The vocabulary's words as one string, "\nword\nword\n" (how `Vocabulary` keeps them)."""
-    return vocab._text
-
-
 _CHARACTERS: weakref.WeakKeyDictionary[Vocabulary, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
@@ -287,7 +270,7 @@ def _characters(vocab: Vocabulary) -> frozenset[str]:
     """The characters of the vocabulary's words (~10 ms for 200,000 words, once)."""
     chars = _CHARACTERS.get(vocab)
     if chars is None:
-        chars = _CHARACTERS[vocab] = frozenset(_text(vocab))
+        chars = _CHARACTERS[vocab] = frozenset(vocab.text)
     return chars
 
 

@@ -37,6 +37,11 @@ class Vocabulary:
     def __iter__(self):
         return iter(sorted(self._words))
 
+    @property
+    def text(self) -> str:
+        """The words as one string, "\nword\nword\n", for regular-expression scans."""
+        return self._text
+
     def containing(self, text: str) -> list[str]:
         """Every word that contains `text`."""
         return self._scan(text)

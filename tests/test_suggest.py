@@ -8,7 +8,7 @@ import pytest
 from corpus import FINANCE
 
 from searchkit import Index, load_posts
-from searchkit.suggest import correct_terms, suggest
+from searchkit.suggest import suggest
 
 pytestmark = pytest.mark.needs_corpus
 
@@ -88,10 +88,3 @@ def test_limit_and_order(vocab, df):
     assert len(set(found)) == len(found) and "缩标" not in found
     assert all(word in vocab and df(word) > 0 for word in found)
     assert suggest("缩标", vocab, df, limit=0) == []
-
-
-def test_correct_terms(vocab, df):
-    assert correct_terms(["缩标", "美联储", "xqzvwk", "spacx"], vocab, df) == {
-        "缩标": "缩表",
-        "spacx": "spacex",
-    }
