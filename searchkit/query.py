@@ -430,9 +430,7 @@ def _relaxed_word_query(word: str, vocab: Vocabulary, boost: float = 1.0) -> wq.
     to its neighbour (黄华麒是), so such a word also counts, for less, by its character pairs."""
     title_boost = RELAXED_TITLE_BOOST
     if word in vocab:
-        return wq.Or(
-            [wq.Term(TITLE, word, boost=title_boost * boost), wq.Term(BODY, word, boost=boost)]
-        )
+        return word_terms(word, boost)
     whole = text_query(word, vocab, boost=boost, title_boost=title_boost)
     if len(word) < 3 or not is_cjk(word):
         return whole
@@ -441,6 +439,13 @@ def _relaxed_word_query(word: str, vocab: Vocabulary, boost: float = 1.0) -> wq.
         for i in range(len(word) - 1)
     ]
     return wq.Or([whole, *pairs])
+
+
+def word_terms(word: str, boost: float = 1.0) -> wq.Query:
+    """BM25F on an indexed word in title (weighted RELAXED_TITLE_BOOST) and body."""
+    return wq.Or(
+        [wq.Term(TITLE, word, boost=RELAXED_TITLE_BOOST * boost), wq.Term(BODY, word, boost=boost)]
+    )
 
 
 def relaxed_words(parsed: ParsedQuery, vocab: Vocabulary, analyzer: Analyzer) -> list[str]:
@@ -503,14 +508,4 @@ def key_words(title: str, body: str, analyzer: Analyzer, searcher) -> dict[str, 
 
 def weighted_words(words: dict[str, float]) -> wq.Query:
     """Best match on `words`, each weighted by its value."""
-    return wq.Or(
-        [
-            wq.Or(
-                [
-                    wq.Term(TITLE, word, boost=weight * RELAXED_TITLE_BOOST),
-                    wq.Term(BODY, word, boost=weight),
-                ]
-            )
-            for word, weight in words.items()
-        ]
-    )
+    return wq.Or([word_terms(word, weight) for word, weight in words.items()])
