@@ -12,8 +12,9 @@ Two steps, applied identically to documents and queries:
 
 Why no CJK bigram postings: any contiguous CJK substring of a run is covered by consecutive
 jieba tokens (a suffix of one token, whole tokens, a prefix of another), so the query stage
-finds it from the word postings and the index vocabulary (see `matching.py`). Measured on
-5,254 news articles, a bigram field beside the words made the Whoosh build 1.8x slower.
+finds it from the word postings, the index vocabulary and the joins (the two characters
+around each token boundary; see `Analyzer.postings` and `matching.py`). Measured on 5,254
+news articles, a bigram field beside the words made the Whoosh build 1.8x slower.
 """
 
 from __future__ import annotations
@@ -217,12 +218,25 @@ class Analyzer:
         """The token texts of already-normalized text, in order."""
         return [token.text for token in self.tokenize(normalized)]
 
-    def postings(self, text: str) -> dict[str, list[int]]:
-        """Analyze raw `text` for indexing: {word: [positions]}."""
+    def postings(self, text: str) -> tuple[dict[str, list[int]], dict[str, int]]:
+        """Analyze raw `text` for indexing: ({word: [positions]}, {join: count}).
+
+        A join is the two characters on either side of a token boundary inside a CJK run
+        (降息|预期 has the join 息预): every occurrence of a Chinese text that jieba did not
+        keep inside one token crosses such a boundary, so the joins find those occurrences
+        without reading word positions (see `matching.py`).
+        """
         positions: dict[str, list[int]] = {}
+        joins: dict[str, int] = {}
+        previous = None
         for token in self.tokenize(normalize(text)):
             positions.setdefault(token.text, []).append(token.pos)
-        return positions
+            if previous is not None and previous.end == token.start:
+                join = previous.text[-1] + token.text[0]
+                if is_cjk(join):
+                    joins[join] = joins.get(join, 0) + 1
+            previous = token
+        return positions, joins
 
 
 def read_userdict(userdict: str | Path | None) -> str | None:

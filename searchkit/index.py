@@ -29,6 +29,7 @@ from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError
 from .highlight import find_marks, make_snippet
 from .matching import K1, B
 from .results import Hit, SearchResults
+from .schema import writer_options
 from .storage import CURRENT, FORMAT_VERSION
 from .suggest import suggest
 from .synonyms import Synonyms
@@ -36,7 +37,6 @@ from .vocabulary import Vocabulary
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)
 
-WRITER_MEMORY_MB = 512
 SUGGESTIONS = 6  # corrections tried, best first, until one finds something
 SUGGEST_SHORT_TERM = 6
 SUGGEST_MAX_TERMS = 4
@@ -482,7 +482,7 @@ class Index:
             generation = storage.new_generation(self.path, text, sources)
             try:
                 fresh = whoosh_index.open_dir(str(self.path / generation))
-                writer = fresh.writer(limitmb=WRITER_MEMORY_MB)
+                writer = fresh.writer(**writer_options())
                 words: set[str] = set()
                 listing = [(root, documents.post_files(root)) for root in roots]
                 total, done = sum(len(files) for _, files in listing), 0
@@ -553,7 +553,7 @@ class Index:
         with storage.lock(self.path):
             self._current_searcher()
             folder = self.path / self._generation
-            writer = self._whoosh.writer(limitmb=WRITER_MEMORY_MB)
+            writer = self._whoosh.writer(**writer_options())
             new_words: set[str] = set()
             try:
                 yield writer, new_words

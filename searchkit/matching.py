@@ -8,21 +8,30 @@ normalized text every occurrence of a query string `t` is covered by consecutive
 * a token ending with a prefix of `t`, then zero or more tokens equal to middle pieces of `t`,
   then a token starting with the rest (息预 in 降息/预期).
 
-`ContainsPlan` finds those words in the index vocabulary; the matcher walks the candidate
-documents and checks, with the word positions, that the pieces really are adjacent. So a
-match is exactly "the normalized field contains `t`", whatever jieba did with it.
+`ContainsPlan` finds those words in the index vocabulary. For Chinese text (one CJK run),
+the second kind crosses a token boundary, so the document has one of the text's joins (the
+two characters around a boundary, indexed by `Analyzer.postings`): a two-character text's
+join postings are its crossing occurrences; a longer text's joins name the few documents
+whose stored text is then counted. Other texts (mixed scripts, separators) are checked
+with word positions: the pieces must be adjacent. Either way a match is exactly "the
+normalized field contains `t`", whatever jieba did with it.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
+from whoosh.reading import TermNotFound
 
-from .analysis import RUNS, is_gap
+from .analysis import RUNS, is_cjk, is_gap, normalize
+from .schema import JOINS
 from .vocabulary import Vocabulary
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
@@ -51,6 +60,11 @@ class ContainsPlan:
     full: tuple[str, ...] = ()  # words containing the whole text (single-run text only)
     edges: list[Edge] = field(default_factory=list)
     gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
+    one_run: bool = False  # the text is one run: Chinese text, or letters and digits
+    # For Chinese text of 3+ characters: its two characters in the fewest words, and those
+    # words; a document without them cannot hold the text (see `Contains._counts`).
+    pair: str = ""
+    pair_words: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -60,6 +74,7 @@ class ContainsPlan:
 PLAN_CACHE_SIZE = 4096
 CHECKED_OFFSETS = 3  # offsets inside a text whose covering words filter chain candidates
 UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is not read
+UNFILTERED_CANDIDATES = 32  # more documents to count a text in are first filtered
 
 
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
@@ -90,6 +105,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     length = len(text)
     first_cjk = units[0][2]
     if len(units) == 1:
+        plan.one_run = True
         # One run: a single token holds every occurrence of a letter/digit run, and (with
         # the chains below) of a CJK run.
         plan.full = (
@@ -97,6 +113,10 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         )
         if not first_cjk:
             return plan
+        if length >= 3:
+            pairs = {text[i : i + 2] for i in range(length - 1)}
+            plan.pair = min(sorted(pairs), key=vocab.text.count)
+            plan.pair_words = tuple(vocab.containing(plan.pair))
     # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
     for index, (start, end, cjk) in enumerate(units):
         cuts = list(range(start, end + 1)) if cjk else [start, end]
@@ -174,6 +194,16 @@ class Contains(query.Query):
         if self.plan.empty or self.fieldname not in searcher.schema:
             return matching.NullMatcher()
         reader = searcher.reader()
+        parent = searcher.get_parent()
+        if self.plan.one_run and JOINS.get(self.fieldname) in searcher.schema:
+            counts, full = self._counts(reader)
+            if not counts:
+                return matching.NullMatcher()
+            # One segment: the matches counted are all of them, so their number is exact.
+            df = len(counts) if parent is searcher else None
+            scoring = self._scoring(parent, context, df)
+            docs = sorted(counts)
+            return CountedMatcher(docs, [counts[d] for d in docs], self, reader, full, scoring)
         present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
         length = len(self.plan.text)
         full = present(self.plan.full)
@@ -187,15 +217,55 @@ class Contains(query.Query):
         if not candidates:
             return matching.NullMatcher()
         child = matching.ListMatcher(sorted(candidates))
-        parent = searcher.get_parent()
-        df = self._document_frequency(parent.reader())
+        return ContainsMatcher(child, self, reader, full, self._scoring(parent, context))
+
+    def _scoring(self, parent, context, df: int | None = None) -> _Scoring:
+        """BM25's constants for this text; `df` is its document frequency, if known."""
+        if df is None:
+            df = self._document_frequency(parent.reader())
         n = max(parent.doc_count_all(), df)
-        scoring = _Scoring(
+        return _Scoring(
             idf=math.log(1 + (n - df + 0.5) / (df + 0.5)) * self.boost,
             avgdl=parent.avg_field_length(self.fieldname) or 1.0,
             scored=context is None or context.weighting is not None,
         )
-        return ContainsMatcher(child, self, reader, full, scoring)
+
+    def _counts(self, reader) -> tuple[dict[int, float], list[str]]:
+        """For a one-run text: {document: weighted occurrences} in this segment, and the
+        words containing the text that it has. Occurrences inside a longer word and across
+        word boundaries weigh `IN_WORD_WEIGHT`."""
+        text, field = self.plan.text, self.fieldname
+        counts: dict[int, float] = {}
+        inside: dict[int, int] = {}  # occurrences inside words, per document
+        full = []
+        for word in self.plan.full:
+            weight = 1.0 if word == text else IN_WORD_WEIGHT
+            times = word.count(text)
+            postings = _postings(reader, field, word)
+            if postings:
+                full.append(word)
+            for doc, frequency in postings:
+                counts[doc] = counts.get(doc, 0.0) + frequency * weight
+                inside[doc] = inside.get(doc, 0) + int(frequency) * times
+        if len(text) < 2 or not is_cjk(text):
+            return counts, full
+        joins = JOINS[field]
+        if len(text) == 2:  # the join is the text: its postings count the crossings
+            for doc, frequency in _postings(reader, joins, text):
+                counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
+            return counts, full
+        pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+        candidates = {doc for pair in pairs for doc, _ in _postings(reader, joins, pair)}
+        if len(candidates) > UNFILTERED_CANDIDATES:  # keep those with the rarest pair
+            candidates &= {doc for doc, _ in _postings(reader, joins, self.plan.pair)} | {
+                doc for word in self.plan.pair_words for doc, _ in _postings(reader, field, word)
+            }
+        for doc in sorted(candidates):
+            stored = reader.stored_fields(doc).get(field) or ""
+            crossing = normalize(stored).count(text) - inside.get(doc, 0)
+            if crossing > 0:
+                counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
+        return counts, full
 
     def _chain_candidates(self, reader, present, starts, ends) -> set[int]:
         """Documents that may hold a chain: with a word that can start one, a word that can
@@ -269,47 +339,20 @@ class _Positions:
         return found
 
 
-class ContainsMatcher(SpanWrappingMatcher):
-    """Keeps the candidate documents where the text really occurs; scores them BM25 on the
-    number of occurrences (whole-word occurrences count fully, others `IN_WORD_WEIGHT`).
+class _SpanFinder:
+    """Where the text occurs in one candidate document after another (increasing document
+    numbers), as token spans, and how much those occurrences weigh. It reads positions
+    through postings matchers of its own, made on first need."""
 
-    Each instance reads positions through postings matchers of its own, made on first
-    need: Whoosh copies matchers, and a copy must not share another's read position.
-    """
-
-    def __init__(self, child, query: Contains, reader, full: list[str], scoring: _Scoring):
+    def __init__(self, query: Contains, reader, full: list[str]):
         self.query = query
         self.plan = query.plan
         self.reader = reader
         self.full_words = full
-        self.scoring = scoring
         self._full = None
         self._edges = None
-        self._weight = 0.0
-        super().__init__(child)
 
-    def copy(self):
-        return ContainsMatcher(
-            self.child.copy(), self.query, self.reader, self.full_words, self.scoring
-        )
-
-    def _replacement(self, newchild):
-        return ContainsMatcher(newchild, self.query, self.reader, self.full_words, self.scoring)
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self):
-        return False
-
-    def max_quality(self):
-        return self.scoring.idf * (K1 + 1) if self.scoring.scored else 1.0
-
-    def block_quality(self):
-        return self.max_quality()
-
-    def _get_spans(self):
-        docnum = self.child.id()
+    def find(self, docnum: int) -> tuple[list[Span], float]:
         if self._full is None:
             self._full = _Positions(self.query.positions(self.reader, self.full_words))
         spans = []
@@ -322,8 +365,7 @@ class ContainsMatcher(SpanWrappingMatcher):
             for span, exact in self._chains(docnum):
                 spans.append(span)
                 weight += 1.0 if exact else IN_WORD_WEIGHT
-        self._weight = weight
-        return sorted(set(spans))
+        return sorted(set(spans)), weight
 
     def _chains(self, docnum) -> list[tuple[Span, bool]]:
         """Token chains that spell the text across word boundaries: (span, all whole words).
@@ -378,15 +420,148 @@ class ContainsMatcher(SpanWrappingMatcher):
                     stack.append((end, nxt, nxt in exact))
         return None
 
+
+def _bm25(scoring: _Scoring, tf: float, length: int) -> float:
+    if not scoring.scored:
+        return 1.0
+    norm = K1 * (1 - B + B * (length or 1) / scoring.avgdl)
+    return scoring.idf * tf * (K1 + 1) / (tf + norm)
+
+
+class ContainsMatcher(SpanWrappingMatcher):
+    """Keeps the candidate documents where the text really occurs (by word positions);
+    scores them BM25 on the weighted number of occurrences.
+
+    Each instance has a span finder of its own: Whoosh copies matchers, and a copy must not
+    share another's read positions.
+    """
+
+    def __init__(self, child, query: Contains, reader, full: list[str], scoring: _Scoring):
+        self.query = query
+        self.reader = reader
+        self.full_words = full
+        self.scoring = scoring
+        self.finder = _SpanFinder(query, reader, full)
+        self._weight = 0.0
+        super().__init__(child)
+
+    def copy(self):
+        return ContainsMatcher(
+            self.child.copy(), self.query, self.reader, self.full_words, self.scoring
+        )
+
+    def _replacement(self, newchild):
+        return ContainsMatcher(newchild, self.query, self.reader, self.full_words, self.scoring)
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else matching.NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):
+        return self.scoring.idf * (K1 + 1) if self.scoring.scored else 1.0
+
+    def block_quality(self):
+        return self.max_quality()
+
+    def _get_spans(self):
+        spans, self._weight = self.finder.find(self.child.id())
+        return spans
+
     def score(self):
-        if not self.scoring.scored:
-            return 1.0
-        dl = self.reader.doc_field_length(self.child.id(), self.query.fieldname, 1) or 1
-        tf = self._weight
-        return self.scoring.idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * dl / self.scoring.avgdl))
+        length = self.reader.doc_field_length(self.child.id(), self.query.fieldname, 1)
+        return _bm25(self.scoring, self._weight, length)
 
     def weight(self):
         return self._weight
+
+
+class CountedMatcher(matching.Matcher):
+    """The documents of a `Contains` whose occurrences were counted in advance
+    (`Contains._counts`), with their BM25 scores. Spans, which only proximity queries ask
+    for, are found on demand."""
+
+    def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
+        self.docs, self.weights = docs, weights
+        self.query, self.reader, self.full_words = query, reader, full
+        self.scoring = scoring
+        if scores is None:
+            length, field = reader.doc_field_length, query.fieldname
+            pairs = zip(docs, weights, strict=True)
+            scores = [_bm25(scoring, w, length(d, field, 1)) for d, w in pairs]
+        self.scores = scores
+        self.i = position
+        self._finder = None
+
+    def copy(self):
+        return CountedMatcher(
+            self.docs, self.weights, self.query, self.reader, self.full_words, self.scoring,
+            self.i, self.scores,
+        )  # fmt: skip
+
+    def is_active(self):
+        return self.i < len(self.docs)
+
+    def id(self):
+        return self.docs[self.i]
+
+    def next(self):
+        self.i += 1
+
+    def skip_to(self, docnum):
+        if self.i < len(self.docs) and self.docs[self.i] < docnum:
+            self.i = bisect_left(self.docs, docnum, self.i)
+
+    def all_ids(self):
+        return iter(self.docs[self.i :])
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else matching.NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):
+        return max(self.scores[self.i :], default=0.0)
+
+    def block_quality(self):
+        return self.max_quality()
+
+    def weight(self):
+        return self.weights[self.i]
+
+    def score(self):
+        return self.scores[self.i]
+
+    def spans(self):
+        if self._finder is None:
+            self._finder = _SpanFinder(self.query, self.reader, self.full_words)
+        return self._finder.find(self.id())[0]
+
+
+def _postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
+    """(document, weight) of a term's postings in a segment: a block at a time from
+    Whoosh's own postings reader (one item at a time through its matcher API costs ~10x)."""
+    try:
+        matcher = reader.postings(fieldname, word)
+    except TermNotFound:
+        return []
+    hidden = frozenset()
+    if isinstance(matcher, FilterMatcher) and matcher._exclude:
+        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
+    found = []
+    if type(matcher) is W3LeafMatcher:
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            found.extend(zip(matcher._ids, matcher._weights, strict=True))
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            found.append((matcher.id(), matcher.weight()))
+            matcher.next()
+    return [item for item in found if item[0] not in hidden] if hidden else found
 
 
 class Near(SpanNear):

@@ -6,11 +6,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import columns, fields, formats
+from whoosh.codec.whoosh3 import W3Codec
 
 from .analysis import Analyzer
 from .documents import Document
 
 TITLE, BODY = "title", "body"
+WRITER_MEMORY_MB = 512  # Whoosh's posting buffer; a bigger batch spills to disk
+# Each text field's joins (see `Analyzer.postings`) live in a field of their own.
+JOINS = {TITLE: "title_joins", BODY: "body_joins"}
 
 
 class WordField(fields.FieldType):
@@ -35,6 +39,31 @@ class WordField(fields.FieldType):
         return bs.decode("utf-8")
 
 
+class JoinField(fields.FieldType):
+    """A field of pre-analyzed terms with their frequencies only: no positions, no stored
+    value, no field length. It finds documents; the query stage checks them (`matching.py`).
+    `index()` receives `(term_bytes, frequency, weight, b"")` tuples."""
+
+    def __init__(self):
+        super().__init__(formats.Frequency(), analyzer=None, scorable=False, stored=False)
+
+    def index(self, value, **kwargs):
+        return value
+
+
+class Codec(W3Codec):
+    """Whoosh's file format without per-block field-length statistics. Those only bound
+    scores for Whoosh's pruning, which searchkit turns off (it counts every match), and
+    gathering them costs a field-length lookup per posting at every commit."""
+
+    length_stats = False
+
+
+def writer_options() -> dict:
+    """Keyword arguments for every Whoosh writer searchkit opens."""
+    return {"limitmb": WRITER_MEMORY_MB, "codec": Codec()}
+
+
 def make_schema() -> fields.Schema:
     """The schema of a searchkit index."""
     return fields.Schema(
@@ -43,6 +72,8 @@ def make_schema() -> fields.Schema:
         url=fields.STORED(),
         title=WordField(),
         body=WordField(),
+        title_joins=JoinField(),
+        body_joins=JoinField(),
         # Naive UTC (Whoosh cannot index aware datetimes); undated posts sort as the oldest.
         date=fields.DATETIME(sortable=columns.NumericColumn("q", default=0)),
         date_iso=fields.STORED(),  # the date as written, with its UTC offset
@@ -66,12 +97,17 @@ def encode_postings(positions: dict[str, list[int]]) -> list[tuple[bytes, int, f
     ]
 
 
+def encode_joins(joins: dict[str, int]) -> list[tuple[bytes, int, float, bytes]]:
+    """Whoosh posting tuples for a {join: count} map (the count is the posting's weight)."""
+    return [(join.encode("utf-8"), count, float(count), b"") for join, count in joins.items()]
+
+
 def document_fields(
     doc: Document, analyzer: Analyzer, stat: tuple[int, int] | None = None
 ) -> tuple[dict, set[str]]:
     """The keyword arguments for `writer.update_document`, and the document's vocabulary."""
-    title_positions = analyzer.postings(doc.title)
-    body_positions = analyzer.postings(doc.body)
+    title_positions, title_joins = analyzer.postings(doc.title)
+    body_positions, body_joins = analyzer.postings(doc.body)
     values = {
         "id": doc.id,
         "path": str(Path(doc.path).absolute()) if doc.path else None,
@@ -80,6 +116,8 @@ def document_fields(
         "_stored_title": doc.title,
         "body": encode_postings(body_positions),
         "_stored_body": doc.body,
+        JOINS[TITLE]: encode_joins(title_joins),
+        JOINS[BODY]: encode_joins(body_joins),
         "date": _utc(doc.date),
         "date_iso": doc.date.isoformat() if doc.date else None,
         "categories": ",".join(doc.categories) or None,

@@ -24,7 +24,7 @@ from .errors import IncompatibleIndexError, IndexLockedError, IndexNotFoundError
 from .schema import make_schema
 from .vocabulary import Vocabulary
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the join fields (title_joins, body_joins)
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"

@@ -39,6 +39,14 @@ def test_tokens_have_sequential_positions_and_gaps_at_separators():
         )
 
 
+def test_postings_hold_positions_and_the_joins_inside_chinese_runs():
+    positions, joins = Analyzer().postings("市场降息预期，A股走强，降息")
+    assert positions["降息"] == [1, 8]
+    assert positions["a"] == [4]
+    # 市场|降息|预期 and 股|走强 meet inside a run; nothing joins across "，" or a|股.
+    assert joins == {"场降": 1, "息预": 1, "股走": 1}
+
+
 def test_finance_dictionary_keeps_terms_whole():
     analyzer = Analyzer()
     for term in ["缩表", "逆回购", "降准", "北向资金", "国债收益率"]:

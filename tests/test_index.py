@@ -2,8 +2,10 @@ import json
 import random
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
+from conftest import HANDMADE
 from corpus import FINANCE, FINEWS, REFERENCE_POST, SHARED
 
 from searchkit import (
@@ -95,6 +97,23 @@ def test_exact_recall_for_random_substrings(corpus_index, corpus_docs):
 def test_traditional_and_fullwidth_spellings(corpus_index, corpus_docs, query, expected):
     assert found(corpus_index, query) == brute_force(corpus_docs, expected)
     assert found(corpus_index, query)
+
+
+def test_exact_matches_across_segments_and_deleted_posts(tmp_path):
+    """An update adds a segment and marks the replaced post deleted; counting words and
+    joins must see every segment and skip deleted posts."""
+    index = Index.create(tmp_path / "index")
+    index.add(HANDMADE)
+    # A second segment, whose post has the join 息预 (降息|预测) but not 息预期.
+    index.add([replace(HANDMADE[0], body=HANDMADE[0].body + "市场降息预测。")])
+    index.delete(["d"])
+    docs = [index.get(doc_id) for doc_id in index.ids()]
+    terms = ["息预", "息预期", "降息预期", "降息预测", "美联储", "回购", "逆回购", "购便", "缩表"]
+    for term in terms:
+        needle = normalize(term)
+        expected = {d.id for d in docs if needle in normalize(d.title + "\n" + d.body)}
+        assert {h.id for h in index.search(term, exact_only=True)} == expected, term
+    assert {h.id for h in index.search("息预", exact_only=True)} == {"a"}
 
 
 def test_marks_point_at_the_query_text(corpus_index):
@@ -212,6 +231,10 @@ def test_open_errors(tmp_path):
     meta["analyzer"] = "0000"
     meta_path.write_text(json.dumps(meta))
     with pytest.raises(IncompatibleIndexError, match="rebuild"):
+        Index.open(tmp_path / "index")
+    meta["format"] = 1  # made by searchkit 0.1, before the join fields
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(IncompatibleIndexError, match="index format 1, expected 2"):
         Index.open(tmp_path / "index")
 
 
