@@ -26,7 +26,6 @@ from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
-from .highlight import find_marks, make_snippet
 from .matching import K1, B
 from .results import Hit, SearchResults
 from .schema import writer_options
@@ -353,9 +352,7 @@ class Index:
         return None
 
     def _hit(self, hit, match: str, terms: list[str]) -> Hit:
-        fields = hit.fields()
-        snippet, marks = make_snippet(fields.get("title") or "", fields.get("body") or "", terms)
-        doc = _stored_document(fields)
+        doc = _stored_document(hit.fields())
         return Hit(
             doc.id,
             doc.path,
@@ -366,9 +363,8 @@ class Index:
             doc.tags,
             float(hit.score or 0.0),
             match,
-            snippet,
-            tuple(marks),
-            tuple(find_marks(doc.title, terms)),
+            doc.body,
+            tuple(terms),
         )
 
     def _current_searcher(self):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
@@ -61,10 +62,9 @@ class ContainsPlan:
     edges: list[Edge] = field(default_factory=list)
     gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
     one_run: bool = False  # the text is one run: Chinese text, or letters and digits
-    # For Chinese text of 3+ characters: its two characters in the fewest words, and those
-    # words; a document without them cannot hold the text (see `Contains._counts`).
-    pair: str = ""
-    pair_words: tuple[str, ...] = ()
+    # For Chinese text of 3+ characters: (pair, words containing it) for its two character
+    # pairs in the fewest words; a document without both pairs cannot hold the text.
+    pairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -74,7 +74,6 @@ class ContainsPlan:
 PLAN_CACHE_SIZE = 4096
 CHECKED_OFFSETS = 3  # offsets inside a text whose covering words filter chain candidates
 UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is not read
-UNFILTERED_CANDIDATES = 32  # more documents to count a text in are first filtered
 
 
 def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
@@ -114,9 +113,8 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         if not first_cjk:
             return plan
         if length >= 3:
-            pairs = {text[i : i + 2] for i in range(length - 1)}
-            plan.pair = min(sorted(pairs), key=vocab.text.count)
-            plan.pair_words = tuple(vocab.containing(plan.pair))
+            pairs = sorted({text[i : i + 2] for i in range(length - 1)}, key=vocab.text.count)
+            plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
     # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
     for index, (start, end, cjk) in enumerate(units):
         cuts = list(range(start, end + 1)) if cjk else [start, end]
@@ -256,9 +254,11 @@ class Contains(query.Query):
             return counts, full
         pairs = {text[i : i + 2] for i in range(len(text) - 1)}
         candidates = {doc for pair in pairs for doc, _ in _postings(reader, joins, pair)}
-        if len(candidates) > UNFILTERED_CANDIDATES:  # keep those with the rarest pair
-            candidates &= {doc for doc, _ in _postings(reader, joins, self.plan.pair)} | {
-                doc for word in self.plan.pair_words for doc, _ in _postings(reader, field, word)
+        for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
+            if not candidates:
+                break
+            candidates &= {doc for doc, _ in _postings(reader, joins, pair)} | {
+                doc for word in words for doc, _ in _postings(reader, field, word)
             }
         for doc in sorted(candidates):
             stored = reader.stored_fields(doc).get(field) or ""
@@ -487,9 +487,9 @@ class CountedMatcher(matching.Matcher):
         self.query, self.reader, self.full_words = query, reader, full
         self.scoring = scoring
         if scores is None:
-            length, field = reader.doc_field_length, query.fieldname
+            length = _lengths(reader, query.fieldname, len(docs))
             pairs = zip(docs, weights, strict=True)
-            scores = [_bm25(scoring, w, length(d, field, 1)) for d, w in pairs]
+            scores = [_bm25(scoring, w, length(d)) for d, w in pairs]
         self.scores = scores
         self.i = position
         self._finder = None
@@ -572,3 +572,154 @@ class Near(SpanNear):
 
     def estimate_min_size(self, ixreader):
         return 0
+
+
+class BestMatch(query.Query):
+    """The sum of many terms' and texts' scores, as Whoosh's `Or` of them scores, but counted
+    a term at a time into one table: a question's dozen words and their synonyms no longer
+    walk Whoosh's tree of union matchers one document at a time (most of a question's cost).
+    A document needs a score from `required`; `optional` parts only add to it (`AndMaybe`).
+    Parts are `Term`s, `Contains` and `Or`s of them."""
+
+    def __init__(self, required: list[query.Query], optional: list[query.Query] = ()):
+        self.required = _flatten(required)
+        self.optional = _flatten(optional)
+
+    def __repr__(self):
+        return f"BestMatch({self.required!r}, {self.optional!r})"
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and other.required == self.required
+            and other.optional == self.optional
+        )
+
+    def __hash__(self):
+        return hash((tuple(self.required), tuple(self.optional)))
+
+    def children(self):
+        return iter(self.required + self.optional)
+
+    def is_leaf(self):
+        return False
+
+    def normalize(self):
+        return self if self.required else query.NullQuery
+
+    def estimate_size(self, ixreader):
+        return min(ixreader.doc_count_all(), sum(q.estimate_size(ixreader) for q in self.required))
+
+    def matcher(self, searcher, context=None):
+        scores = _scores(searcher, context, self.required)
+        if scores and self.optional:
+            for doc, score in _scores(searcher, context, self.optional).items():
+                if doc in scores:
+                    scores[doc] += score
+        if not scores:
+            return matching.NullMatcher()
+        docs = sorted(scores)
+        return ScoredMatcher(docs, [scores[doc] for doc in docs])
+
+
+def _flatten(parts) -> list[query.Query]:
+    flat = []
+    for part in parts:
+        if type(part) is query.Or:
+            flat += _flatten(part.subqueries)
+        elif part is not query.NullQuery:
+            flat.append(part)
+    return flat
+
+
+def _scores(searcher, context, parts) -> dict[int, float]:
+    """{document: summed score} of the parts in the searcher's segment."""
+    scores: dict[int, float] = {}
+    get = scores.get
+    for part in parts:
+        if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
+            for doc, score in _term_scores(searcher, part):
+                scores[doc] = get(doc, 0.0) + score
+            continue
+        matcher = part.matcher(searcher, context)
+        while matcher.is_active():
+            doc = matcher.id()
+            scores[doc] = get(doc, 0.0) + matcher.score()
+            matcher.next()
+    return scores
+
+
+def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
+    """(document, score) for a word, by the formula of Whoosh's `BM25F` (`index.WEIGHTING`)."""
+    fieldname, reader = term.fieldname, searcher.reader()
+    postings = _postings(reader, fieldname, term.text)
+    if not postings:
+        return []
+    parent = searcher.get_parent()
+    scale = parent.idf(fieldname, term.text) * (K1 + 1) * term.boost
+    norm = K1 * (1 - B)
+    slope = K1 * B / (parent.avg_field_length(fieldname) or 1)
+    length = _lengths(reader, fieldname, len(postings))
+    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+
+
+LENGTH_TABLE_SHARE = 16  # a term in this share of a segment's documents reads all lengths
+
+
+def _lengths(reader, fieldname: str, wanted: int) -> Callable[[int], int]:
+    """The field's length in a document of the segment. Whoosh looks one up in ~3 µs, more
+    than the rest of scoring a posting, so for common terms all are read into a table that
+    lives as long as the reader (the library reuses its searcher)."""
+    tables = reader.__dict__.setdefault("_searchkit_lengths", {})
+    table = tables.get(fieldname)
+    if table is None and wanted * LENGTH_TABLE_SHARE > reader.doc_count_all():
+        length = reader.doc_field_length
+        table = [length(doc, fieldname, 1) for doc in range(reader.doc_count_all())]
+        tables[fieldname] = table
+    if table is not None:
+        return table.__getitem__
+    return lambda doc: reader.doc_field_length(doc, fieldname, 1)
+
+
+class ScoredMatcher(matching.Matcher):
+    """Documents with their scores, computed in advance."""
+
+    def __init__(self, docs: list[int], scores: list[float], position: int = 0):
+        self.docs, self.scores, self.i = docs, scores, position
+
+    def copy(self):
+        return ScoredMatcher(self.docs, self.scores, self.i)
+
+    def is_active(self):
+        return self.i < len(self.docs)
+
+    def id(self):
+        return self.docs[self.i]
+
+    def next(self):
+        self.i += 1
+
+    def skip_to(self, docnum):
+        if self.i < len(self.docs) and self.docs[self.i] < docnum:
+            self.i = bisect_left(self.docs, docnum, self.i)
+
+    def all_ids(self):
+        return iter(self.docs[self.i :])
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else matching.NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):
+        return max(self.scores[self.i :], default=0.0)
+
+    def block_quality(self):
+        return self.max_quality()
+
+    def weight(self):
+        return self.scores[self.i]
+
+    def score(self):
+        return self.scores[self.i]

@@ -21,7 +21,7 @@ from whoosh import query as wq
 
 from .analysis import CJK_CHARS, Analyzer, is_cjk, normalize
 from .errors import QueryError
-from .matching import Contains, Near, make_plan
+from .matching import BestMatch, Contains, Near, make_plan
 from .schema import BODY, TITLE
 from .synonyms import Synonyms
 from .vocabulary import Vocabulary
@@ -420,8 +420,8 @@ def _relaxed_query(words: list[str], vocab: Vocabulary, synonyms: Synonyms) -> w
         ]
         queries[word] = _any([_relaxed_word_query(word, vocab), *alternatives])
     if not longer or not single:
-        return wq.Or(list(queries.values()))
-    return wq.AndMaybe(wq.Or([queries[w] for w in longer]), wq.Or([queries[w] for w in single]))
+        return BestMatch(list(queries.values()))
+    return BestMatch([queries[w] for w in longer], [queries[w] for w in single])
 
 
 def _relaxed_word_query(word: str, vocab: Vocabulary, boost: float = 1.0) -> wq.Query:
@@ -508,4 +508,4 @@ def key_words(title: str, body: str, analyzer: Analyzer, searcher) -> dict[str, 
 
 def weighted_words(words: dict[str, float]) -> wq.Query:
     """Best match on `words`, each weighted by its value."""
-    return wq.Or([word_terms(word, weight) for word, weight in words.items()])
+    return BestMatch([word_terms(word, weight) for word, weight in words.items()])

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
+
+from .highlight import find_marks, make_snippet
 
 
 @dataclass(frozen=True)
@@ -13,7 +16,10 @@ class Hit:
     """One matching post. `marks` are (start, end) offsets into `snippet` of each match,
     `title_marks` into `title`. `match` says why it was found: "exact" (contains the query's
     terms), "synonym" (contains a synonym of a term instead) or "relaxed" (a best-match hit
-    of a natural-language query); they rank in that order."""
+    of a natural-language query); they rank in that order.
+
+    The snippet and marks are made from `body` and `terms` when first read: a program that
+    wants only ids or titles does not pay for them."""
 
     id: str
     path: Path | None
@@ -24,14 +30,31 @@ class Hit:
     tags: tuple[str, ...]
     score: float
     match: str
-    snippet: str
-    marks: tuple[tuple[int, int], ...]
-    title_marks: tuple[tuple[int, int], ...] = ()
+    body: str = field(default="", repr=False)
+    terms: tuple[str, ...] = ()  # the texts to mark
 
     @property
     def exact(self) -> bool:
         """True when the post contains the query's own terms."""
         return self.match == "exact"
+
+    @property
+    def snippet(self) -> str:
+        """A short excerpt of the body around the best match (see `make_snippet`)."""
+        return self._snippet[0]
+
+    @property
+    def marks(self) -> tuple[tuple[int, int], ...]:
+        return self._snippet[1]
+
+    @cached_property
+    def title_marks(self) -> tuple[tuple[int, int], ...]:
+        return tuple(find_marks(self.title, list(self.terms)))
+
+    @cached_property
+    def _snippet(self) -> tuple[str, tuple[tuple[int, int], ...]]:
+        snippet, marks = make_snippet(self.title, self.body, list(self.terms))
+        return snippet, tuple(marks)
 
 
 @dataclass(frozen=True)
