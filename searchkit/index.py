@@ -26,9 +26,9 @@ from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
-from .matching import K1, B
 from .results import Hit, SearchResults
 from .schema import writer_options
+from .scoring import K1, B
 from .storage import CURRENT, FORMAT_VERSION
 from .suggest import suggest
 from .synonyms import Synonyms

@@ -21,25 +21,19 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
-from whoosh.reading import TermNotFound
 
 from .analysis import RUNS, is_cjk, is_gap, normalize
 from .schema import JOINS
+from .scoring import K1, B, ScoredMatcher, field_lengths, read_postings
 from .vocabulary import Vocabulary
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
 IN_WORD_WEIGHT = 0.4
-# BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
-K1, B = 0.9, 0.75
 
 
 @dataclass(frozen=True)
@@ -239,7 +233,7 @@ class Contains(query.Query):
         for word in self.plan.full:
             weight = 1.0 if word == text else IN_WORD_WEIGHT
             times = word.count(text)
-            postings = _postings(reader, field, word)
+            postings = read_postings(reader, field, word)
             if postings:
                 full.append(word)
             for doc, frequency in postings:
@@ -249,16 +243,16 @@ class Contains(query.Query):
             return counts, full
         joins = JOINS[field]
         if len(text) == 2:  # the join is the text: its postings count the crossings
-            for doc, frequency in _postings(reader, joins, text):
+            for doc, frequency in read_postings(reader, joins, text):
                 counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
             return counts, full
         pairs = {text[i : i + 2] for i in range(len(text) - 1)}
-        candidates = {doc for pair in pairs for doc, _ in _postings(reader, joins, pair)}
+        candidates = {doc for pair in pairs for doc, _ in read_postings(reader, joins, pair)}
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
-            candidates &= {doc for doc, _ in _postings(reader, joins, pair)} | {
-                doc for word in words for doc, _ in _postings(reader, field, word)
+            candidates &= {doc for doc, _ in read_postings(reader, joins, pair)} | {
+                doc for word in words for doc, _ in read_postings(reader, field, word)
             }
         for doc in sorted(candidates):
             stored = reader.stored_fields(doc).get(field) or ""
@@ -477,21 +471,19 @@ class ContainsMatcher(SpanWrappingMatcher):
         return self._weight
 
 
-class CountedMatcher(matching.Matcher):
+class CountedMatcher(ScoredMatcher):
     """The documents of a `Contains` whose occurrences were counted in advance
     (`Contains._counts`), with their BM25 scores. Spans, which only proximity queries ask
     for, are found on demand."""
 
     def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
-        self.docs, self.weights = docs, weights
-        self.query, self.reader, self.full_words = query, reader, full
-        self.scoring = scoring
         if scores is None:
-            length = _lengths(reader, query.fieldname, len(docs))
+            length = field_lengths(reader, query.fieldname, len(docs))
             pairs = zip(docs, weights, strict=True)
             scores = [_bm25(scoring, w, length(d)) for d, w in pairs]
-        self.scores = scores
-        self.i = position
+        super().__init__(docs, scores, position)
+        self.weights = weights
+        self.query, self.reader, self.full_words, self.scoring = query, reader, full, scoring
         self._finder = None
 
     def copy(self):
@@ -500,68 +492,13 @@ class CountedMatcher(matching.Matcher):
             self.i, self.scores,
         )  # fmt: skip
 
-    def is_active(self):
-        return self.i < len(self.docs)
-
-    def id(self):
-        return self.docs[self.i]
-
-    def next(self):
-        self.i += 1
-
-    def skip_to(self, docnum):
-        if self.i < len(self.docs) and self.docs[self.i] < docnum:
-            self.i = bisect_left(self.docs, docnum, self.i)
-
-    def all_ids(self):
-        return iter(self.docs[self.i :])
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self):
-        return False
-
-    def max_quality(self):
-        return max(self.scores[self.i :], default=0.0)
-
-    def block_quality(self):
-        return self.max_quality()
-
     def weight(self):
         return self.weights[self.i]
-
-    def score(self):
-        return self.scores[self.i]
 
     def spans(self):
         if self._finder is None:
             self._finder = _SpanFinder(self.query, self.reader, self.full_words)
         return self._finder.find(self.id())[0]
-
-
-def _postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
-    """(document, weight) of a term's postings in a segment: a block at a time from
-    Whoosh's own postings reader (one item at a time through its matcher API costs ~10x)."""
-    try:
-        matcher = reader.postings(fieldname, word)
-    except TermNotFound:
-        return []
-    hidden = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:
-        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
-    found = []
-    if type(matcher) is W3LeafMatcher:
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            found.extend(zip(matcher._ids, matcher._weights, strict=True))
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            found.append((matcher.id(), matcher.weight()))
-            matcher.next()
-    return [item for item in found if item[0] not in hidden] if hidden else found
 
 
 class Near(SpanNear):
@@ -572,154 +509,3 @@ class Near(SpanNear):
 
     def estimate_min_size(self, ixreader):
         return 0
-
-
-class BestMatch(query.Query):
-    """The sum of many terms' and texts' scores, as Whoosh's `Or` of them scores, but counted
-    a term at a time into one table: a question's dozen words and their synonyms no longer
-    walk Whoosh's tree of union matchers one document at a time (most of a question's cost).
-    A document needs a score from `required`; `optional` parts only add to it (`AndMaybe`).
-    Parts are `Term`s, `Contains` and `Or`s of them."""
-
-    def __init__(self, required: list[query.Query], optional: list[query.Query] = ()):
-        self.required = _flatten(required)
-        self.optional = _flatten(optional)
-
-    def __repr__(self):
-        return f"BestMatch({self.required!r}, {self.optional!r})"
-
-    def __eq__(self, other):
-        return (
-            type(other) is type(self)
-            and other.required == self.required
-            and other.optional == self.optional
-        )
-
-    def __hash__(self):
-        return hash((tuple(self.required), tuple(self.optional)))
-
-    def children(self):
-        return iter(self.required + self.optional)
-
-    def is_leaf(self):
-        return False
-
-    def normalize(self):
-        return self if self.required else query.NullQuery
-
-    def estimate_size(self, ixreader):
-        return min(ixreader.doc_count_all(), sum(q.estimate_size(ixreader) for q in self.required))
-
-    def matcher(self, searcher, context=None):
-        scores = _scores(searcher, context, self.required)
-        if scores and self.optional:
-            for doc, score in _scores(searcher, context, self.optional).items():
-                if doc in scores:
-                    scores[doc] += score
-        if not scores:
-            return matching.NullMatcher()
-        docs = sorted(scores)
-        return ScoredMatcher(docs, [scores[doc] for doc in docs])
-
-
-def _flatten(parts) -> list[query.Query]:
-    flat = []
-    for part in parts:
-        if type(part) is query.Or:
-            flat += _flatten(part.subqueries)
-        elif part is not query.NullQuery:
-            flat.append(part)
-    return flat
-
-
-def _scores(searcher, context, parts) -> dict[int, float]:
-    """{document: summed score} of the parts in the searcher's segment."""
-    scores: dict[int, float] = {}
-    get = scores.get
-    for part in parts:
-        if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
-            for doc, score in _term_scores(searcher, part):
-                scores[doc] = get(doc, 0.0) + score
-            continue
-        matcher = part.matcher(searcher, context)
-        while matcher.is_active():
-            doc = matcher.id()
-            scores[doc] = get(doc, 0.0) + matcher.score()
-            matcher.next()
-    return scores
-
-
-def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
-    """(document, score) for a word, by the formula of Whoosh's `BM25F` (`index.WEIGHTING`)."""
-    fieldname, reader = term.fieldname, searcher.reader()
-    postings = _postings(reader, fieldname, term.text)
-    if not postings:
-        return []
-    parent = searcher.get_parent()
-    scale = parent.idf(fieldname, term.text) * (K1 + 1) * term.boost
-    norm = K1 * (1 - B)
-    slope = K1 * B / (parent.avg_field_length(fieldname) or 1)
-    length = _lengths(reader, fieldname, len(postings))
-    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
-
-
-LENGTH_TABLE_SHARE = 16  # a term in this share of a segment's documents reads all lengths
-
-
-def _lengths(reader, fieldname: str, wanted: int) -> Callable[[int], int]:
-    """The field's length in a document of the segment. Whoosh looks one up in ~3 µs, more
-    than the rest of scoring a posting, so for common terms all are read into a table that
-    lives as long as the reader (the library reuses its searcher)."""
-    tables = reader.__dict__.setdefault("_searchkit_lengths", {})
-    table = tables.get(fieldname)
-    if table is None and wanted * LENGTH_TABLE_SHARE > reader.doc_count_all():
-        length = reader.doc_field_length
-        table = [length(doc, fieldname, 1) for doc in range(reader.doc_count_all())]
-        tables[fieldname] = table
-    if table is not None:
-        return table.__getitem__
-    return lambda doc: reader.doc_field_length(doc, fieldname, 1)
-
-
-class ScoredMatcher(matching.Matcher):
-    """Documents with their scores, computed in advance."""
-
-    def __init__(self, docs: list[int], scores: list[float], position: int = 0):
-        self.docs, self.scores, self.i = docs, scores, position
-
-    def copy(self):
-        return ScoredMatcher(self.docs, self.scores, self.i)
-
-    def is_active(self):
-        return self.i < len(self.docs)
-
-    def id(self):
-        return self.docs[self.i]
-
-    def next(self):
-        self.i += 1
-
-    def skip_to(self, docnum):
-        if self.i < len(self.docs) and self.docs[self.i] < docnum:
-            self.i = bisect_left(self.docs, docnum, self.i)
-
-    def all_ids(self):
-        return iter(self.docs[self.i :])
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self):
-        return False
-
-    def max_quality(self):
-        return max(self.scores[self.i :], default=0.0)
-
-    def block_quality(self):
-        return self.max_quality()
-
-    def weight(self):
-        return self.scores[self.i]
-
-    def score(self):
-        return self.scores[self.i]

@@ -21,8 +21,9 @@ from whoosh import query as wq
 
 from .analysis import CJK_CHARS, Analyzer, is_cjk, normalize
 from .errors import QueryError
-from .matching import BestMatch, Contains, Near, make_plan
+from .matching import Contains, Near, make_plan
 from .schema import BODY, TITLE
+from .scoring import BestMatch
 from .synonyms import Synonyms
 from .vocabulary import Vocabulary
 

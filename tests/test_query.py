@@ -239,3 +239,36 @@ def test_a_question_with_a_quoted_phrase_is_relaxed(handmade_index):
     results = handmade_index.search("“缩表”指的是什么？")
     assert results.exact_total == 0 and results[0].id in ("a", "e")
     assert handmade_index.search('"美联储开始缩表隔夜"').total == 0  # one phrase: exact only
+
+
+@pytest.mark.needs_corpus
+@pytest.mark.parametrize(
+    "question",
+    [
+        "美联储为什么要缩表？",
+        "央行逆回购操作对市场流动性有什么影响",
+        "北向资金今天净流入多少亿元？",
+        "人民币汇率和美元指数的关系是什么",
+    ],
+)
+def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
+    """BestMatch sums the scores itself: the same hits, scores and total as Whoosh's Or
+    (and AndMaybe) of the same parts, over an index of two segments."""
+    from whoosh import query as wq
+
+    from searchkit.index import _collect
+    from searchkit.query import build
+
+    searcher = corpus_index._current_searcher()
+    plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
+    best = plan.relaxed
+    assert best.required
+    whoosh = wq.Or(best.required)
+    if best.optional:
+        whoosh = wq.AndMaybe(whoosh, wq.Or(best.optional))
+    ours = _collect(searcher, best, 20, None, None, "relevance")
+    theirs = _collect(searcher, whoosh, 20, None, None, "relevance")
+    assert len(ours) == len(theirs) > 0
+    assert [(h.docnum, round(h.score, 9)) for h in ours] == [
+        (h.docnum, round(h.score, 9)) for h in theirs
+    ]

@@ -1,0 +1,193 @@
+"""Scoring many postings fast: Whoosh's matchers hand over one posting per method call and
+combine queries in trees of union matchers walked one document at a time, which costs more
+than the scoring itself. Here postings are read a block at a time and scores are summed
+into one table per query part (term at a time), with Whoosh's BM25F formula.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Callable
+
+from whoosh import matching, query
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import TermNotFound
+
+# BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
+K1, B = 0.9, 0.75
+
+
+def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
+    """(document, weight) of a term's postings in a segment: a block at a time from
+    Whoosh's own postings reader (one item at a time through its matcher API costs ~10x)."""
+    try:
+        matcher = reader.postings(fieldname, word)
+    except TermNotFound:
+        return []
+    hidden = frozenset()
+    if isinstance(matcher, FilterMatcher) and matcher._exclude:
+        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
+    found = []
+    if type(matcher) is W3LeafMatcher:
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            found.extend(zip(matcher._ids, matcher._weights, strict=True))
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            found.append((matcher.id(), matcher.weight()))
+            matcher.next()
+    return [item for item in found if item[0] not in hidden] if hidden else found
+
+
+class ScoredMatcher(matching.Matcher):
+    """Documents with their scores, computed in advance."""
+
+    def __init__(self, docs: list[int], scores: list[float], position: int = 0):
+        self.docs, self.scores, self.i = docs, scores, position
+
+    def copy(self):
+        return ScoredMatcher(self.docs, self.scores, self.i)
+
+    def is_active(self):
+        return self.i < len(self.docs)
+
+    def id(self):
+        return self.docs[self.i]
+
+    def next(self):
+        self.i += 1
+
+    def skip_to(self, docnum):
+        if self.i < len(self.docs) and self.docs[self.i] < docnum:
+            self.i = bisect_left(self.docs, docnum, self.i)
+
+    def all_ids(self):
+        return iter(self.docs[self.i :])
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else matching.NullMatcher()
+
+    def supports_block_quality(self):
+        return False
+
+    def max_quality(self):
+        return max(self.scores[self.i :], default=0.0)
+
+    def block_quality(self):
+        return self.max_quality()
+
+    def weight(self):
+        return self.scores[self.i]
+
+    def score(self):
+        return self.scores[self.i]
+
+
+class BestMatch(query.Query):
+    """The sum of many terms' and texts' scores, as Whoosh's `Or` of them scores, but counted
+    a term at a time into one table: a question's dozen words and their synonyms no longer
+    walk Whoosh's tree of union matchers one document at a time (most of a question's cost).
+    A document needs a score from `required`; `optional` parts only add to it (`AndMaybe`).
+    Parts are `Term`s, `Contains` and `Or`s of them."""
+
+    def __init__(self, required: list[query.Query], optional: list[query.Query] = ()):
+        self.required = _flatten(required)
+        self.optional = _flatten(optional)
+
+    def __repr__(self):
+        return f"BestMatch({self.required!r}, {self.optional!r})"
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and other.required == self.required
+            and other.optional == self.optional
+        )
+
+    def __hash__(self):
+        return hash((tuple(self.required), tuple(self.optional)))
+
+    def children(self):
+        return iter(self.required + self.optional)
+
+    def is_leaf(self):
+        return False
+
+    def normalize(self):
+        return self if self.required else query.NullQuery
+
+    def estimate_size(self, ixreader):
+        return min(ixreader.doc_count_all(), sum(q.estimate_size(ixreader) for q in self.required))
+
+    def matcher(self, searcher, context=None):
+        scores = _scores(searcher, context, self.required)
+        if scores and self.optional:
+            for doc, score in _scores(searcher, context, self.optional).items():
+                if doc in scores:
+                    scores[doc] += score
+        if not scores:
+            return matching.NullMatcher()
+        docs = sorted(scores)
+        return ScoredMatcher(docs, [scores[doc] for doc in docs])
+
+
+def _flatten(parts) -> list[query.Query]:
+    flat = []
+    for part in parts:
+        if type(part) is query.Or:
+            flat += _flatten(part.subqueries)
+        elif part is not query.NullQuery:
+            flat.append(part)
+    return flat
+
+
+def _scores(searcher, context, parts) -> dict[int, float]:
+    """{document: summed score} of the parts in the searcher's segment."""
+    scores: dict[int, float] = {}
+    get = scores.get
+    for part in parts:
+        if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
+            for doc, score in _term_scores(searcher, part):
+                scores[doc] = get(doc, 0.0) + score
+            continue
+        matcher = part.matcher(searcher, context)
+        while matcher.is_active():
+            doc = matcher.id()
+            scores[doc] = get(doc, 0.0) + matcher.score()
+            matcher.next()
+    return scores
+
+
+def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
+    """(document, score) for a word, by the formula of Whoosh's `BM25F` (`index.WEIGHTING`)."""
+    fieldname, reader = term.fieldname, searcher.reader()
+    postings = read_postings(reader, fieldname, term.text)
+    if not postings:
+        return []
+    parent = searcher.get_parent()
+    scale = parent.idf(fieldname, term.text) * (K1 + 1) * term.boost
+    norm = K1 * (1 - B)
+    slope = K1 * B / (parent.avg_field_length(fieldname) or 1)
+    length = field_lengths(reader, fieldname, len(postings))
+    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+
+
+LENGTH_TABLE_SHARE = 16  # a term in this share of a segment's documents reads all lengths
+
+
+def field_lengths(reader, fieldname: str, wanted: int) -> Callable[[int], int]:
+    """The field's length in a document of the segment. Whoosh looks one up in ~3 µs, more
+    than the rest of scoring a posting, so for common terms all are read into a table that
+    lives as long as the reader (the library reuses its searcher)."""
+    tables = reader.__dict__.setdefault("_searchkit_lengths", {})
+    table = tables.get(fieldname)
+    if table is None and wanted * LENGTH_TABLE_SHARE > reader.doc_count_all():
+        length = reader.doc_field_length
+        table = [length(doc, fieldname, 1) for doc in range(reader.doc_count_all())]
+        tables[fieldname] = table
+    if table is not None:
+        return table.__getitem__
+    return lambda doc: reader.doc_field_length(doc, fieldname, 1)
