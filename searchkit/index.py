@@ -27,7 +27,7 @@ from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .results import Hit, SearchResults
-from .schema import writer_options
+from .schema import known_files, open_writer
 from .scoring import K1, B
 from .storage import CURRENT, FORMAT_VERSION
 from .suggest import suggest
@@ -421,7 +421,7 @@ class Index:
         root = _existing_source(source)
         report = UpdateReport()
         with self._writing() as (writer, new_words):
-            known = self._known_files()
+            known = known_files(self._current_searcher().reader())
             files = documents.post_files(root)
             seen = set()
             todo = []
@@ -478,7 +478,7 @@ class Index:
             generation = storage.new_generation(self.path, text, sources)
             try:
                 fresh = whoosh_index.open_dir(str(self.path / generation))
-                writer = fresh.writer(**writer_options())
+                writer = open_writer(fresh)
                 words: set[str] = set()
                 listing = [(root, documents.post_files(root)) for root in roots]
                 total, done = sum(len(files) for _, files in listing), 0
@@ -531,25 +531,13 @@ class Index:
             generation=self._generation,
         )
 
-    def _known_files(self) -> dict[str, dict]:
-        reader = self._current_searcher().reader()
-        return {
-            f["id"]: {
-                "mtime_ns": f.get("mtime_ns"),
-                "size": f.get("size"),
-                "checksum": f.get("checksum"),
-                "path": f.get("path"),
-            }
-            for f in reader.all_stored_fields()
-        }
-
     @contextmanager
     def _writing(self) -> Iterator[tuple]:
         """A Whoosh writer on the live generation, under the index lock; commits on success."""
         with storage.lock(self.path):
             self._current_searcher()
             folder = self.path / self._generation
-            writer = self._whoosh.writer(**writer_options())
+            writer = open_writer(self._whoosh)
             new_words: set[str] = set()
             try:
                 yield writer, new_words
