@@ -305,7 +305,7 @@ def text_query(
     plan = make_plan(text, vocab)
     if fieldname is not None:
         return Contains(fieldname, plan, boost=boost)
-    return wq.Or(
+    return BestMatch(
         [Contains(TITLE, plan, boost=title_boost * boost), Contains(BODY, plan, boost=boost)]
     )
 
@@ -368,7 +368,7 @@ def build(
 
 
 def _any(parts: list[wq.Query]) -> wq.Query:
-    return parts[0] if len(parts) == 1 else wq.Or(parts)
+    return parts[0] if len(parts) == 1 else BestMatch(parts)
 
 
 def _all(parts: list[wq.Query]) -> wq.Query:

@@ -139,6 +139,8 @@ def _flatten(parts) -> list[query.Query]:
     for part in parts:
         if type(part) is query.Or:
             flat += _flatten(part.subqueries)
+        elif type(part) is BestMatch and not part.optional:
+            flat += part.required
         elif part is not query.NullQuery:
             flat.append(part)
     return flat
