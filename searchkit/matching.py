@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
+from whoosh.reading import TermNotFound
 
 from .analysis import RUNS, is_cjk, is_gap, normalize
 from .schema import JOINS
@@ -59,6 +63,8 @@ class ContainsPlan:
     # For Chinese text of 3+ characters: (pair, words containing it) for its two character
     # pairs in the fewest words; a document without both pairs cannot hold the text.
     pairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # ... and ways to spell it as consecutive whole words (国内 + 生产总值), fewest first.
+    phrases: tuple[tuple[str, ...], ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -109,6 +115,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         if length >= 3:
             pairs = sorted({text[i : i + 2] for i in range(length - 1)}, key=vocab.text.count)
             plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
+            plan.phrases = _phrases(text, vocab)
     # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
     for index, (start, end, cjk) in enumerate(units):
         cuts = list(range(start, end + 1)) if cjk else [start, end]
@@ -129,6 +136,31 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     # Edges that cannot be part of a chain from 0 to `length` are dropped.
     plan.edges = _reachable(plan.edges, length)
     return plan
+
+
+PHRASE_TEXT_LENGTH = 12  # longer texts are not spelled as phrases (the search is cubic)
+PHRASES, PHRASE_WORDS = 3, 4
+# Rough costs (µs) of reading one block of a word's positions (Whoosh's 128 postings, ~100)
+# and of normalizing and counting one stored text (~65), to choose the cheaper check.
+POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
+
+
+def _phrases(text: str, vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
+    """Up to PHRASES ways to spell `text` as 2 to PHRASE_WORDS vocabulary words."""
+    found = []
+
+    def spell(start: int, words: list[str]) -> None:
+        if start == len(text):
+            if len(words) > 1:
+                found.append(tuple(words))
+        elif len(words) < PHRASE_WORDS:
+            for end in range(len(text), start, -1):
+                if text[start:end] in vocab:
+                    spell(end, [*words, text[start:end]])
+
+    if len(text) <= PHRASE_TEXT_LENGTH:
+        spell(0, [])
+    return tuple(sorted(found, key=len)[:PHRASES])
 
 
 def _reachable(edges: list[Edge], length: int) -> list[Edge]:
@@ -254,9 +286,14 @@ class Contains(query.Query):
             candidates &= {doc for doc, _ in read_postings(reader, joins, pair)} | {
                 doc for word in words for doc, _ in read_postings(reader, field, word)
             }
+        # Where jieba cut the text into whole words, their positions confirm it; elsewhere
+        # the stored text is normalized and counted (~65 µs a document).
+        phrases = _phrase_counts(reader, field, self.plan.phrases, candidates)
         for doc in sorted(candidates):
-            stored = reader.stored_fields(doc).get(field) or ""
-            crossing = normalize(stored).count(text) - inside.get(doc, 0)
+            crossing = phrases.get(doc)
+            if crossing is None:
+                stored = reader.stored_fields(doc).get(field) or ""
+                crossing = normalize(stored).count(text) - inside.get(doc, 0)
             if crossing > 0:
                 counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
         return counts, full
@@ -294,6 +331,61 @@ class Contains(query.Query):
         return [
             (w, reader.postings(self.fieldname, w)) for w in words if (self.fieldname, w) in reader
         ]
+
+
+def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[int, int]:
+    """{document: occurrences} of the candidates holding one of the phrases (words at
+    consecutive positions); a document is counted by its first phrase found."""
+    found: dict[int, int] = {}
+    for words in phrases:
+        todo = sorted(candidates - found.keys())
+        if not todo:
+            break
+        # Reading a common word's positions costs more than counting in a few texts.
+        blocks = sum(-(-reader.doc_frequency(field, word) // POSTINGS_BLOCK) for word in words)
+        if blocks * BLOCK_READ_COST > len(todo) * TEXT_COUNT_COST:
+            continue
+        positions = [_positions_in(reader, field, word, todo) for word in words]
+        for doc in todo:
+            later = [p.get(doc, ()) for p in positions[1:]]
+            count = sum(
+                all(start + i in after for i, after in enumerate(later, 1))
+                for start in positions[0].get(doc, ())
+            )
+            if count:
+                found[doc] = count
+    return found
+
+
+def _positions_in(reader, field: str, word: str, docs: list[int]) -> dict[int, set[int]]:
+    """{document: positions of `word`} for those of `docs` that have it: a block at a time,
+    decoding only the wanted postings (skipping one posting at a time costs ~10x)."""
+    try:
+        matcher = reader.postings(field, word)
+    except TermNotFound:
+        return {}
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child  # deleted documents are not among `docs`
+    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
+    found = {}
+    if type(matcher) is W3LeafMatcher:
+        decode = matcher.format.decoder("positions")
+        while matcher.is_active() and following < len(docs):
+            top = matcher.block_max_id()
+            if docs[following] <= top:  # a wanted document may be in this block
+                matcher._read_ids()
+                hits = [i for i, doc in enumerate(matcher._ids) if doc in wanted]
+                if hits:
+                    matcher._read_values()
+                    found.update((matcher._ids[i], set(decode(matcher._values[i]))) for i in hits)
+                following = bisect_right(docs, top, following)
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found[matcher.id()] = set(matcher.value_as("positions"))
+            matcher.next()
+    return found
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ class BestMatch(query.Query):
     a term at a time into one table: a question's dozen words and their synonyms no longer
     walk Whoosh's tree of union matchers one document at a time (most of a question's cost).
     A document needs a score from `required`; `optional` parts only add to it (`AndMaybe`).
-    Parts are `Term`s, `Contains` and `Or`s of them."""
+    `Or`s and other `BestMatch`es among the parts are flattened; a `Term` of a scored field
+    is read directly, any other part through its matcher."""
 
     def __init__(self, required: list[query.Query], optional: list[query.Query] = ()):
         self.required = _flatten(required)

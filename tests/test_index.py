@@ -92,6 +92,15 @@ def test_exact_recall_for_random_substrings(corpus_index, corpus_docs):
 
 
 @pytest.mark.parametrize(
+    "term", ["国内生产总值", "美国国债", "中华人民共和国", "人民银行", "新冠肺炎疫情", "央行逆回购"]
+)
+def test_exact_recall_for_texts_jieba_cuts_into_several_words(corpus_index, corpus_docs, term):
+    """Longer texts usually cross word boundaries (国内|生产总值): found by their joins, then
+    confirmed by word positions or by counting in the stored text."""
+    assert found(corpus_index, term) == brute_force(corpus_docs, term)
+
+
+@pytest.mark.parametrize(
     "query,expected", [("縮表", "缩表"), ("ＭＬＦ", "mlf"), ("逆回購", "逆回购")]
 )
 def test_traditional_and_fullwidth_spellings(corpus_index, corpus_docs, query, expected):
