@@ -16,7 +16,6 @@ from .analysis import Analyzer
 from .documents import Document
 
 TITLE, BODY = "title", "body"
-WRITER_MEMORY_MB = 64  # Whoosh's own posting pool, which `TermPool` replaces
 INLINE_POSTINGS = 16
 # Each text field's joins (see `Analyzer.postings`) live in a field of their own.
 JOINS = {TITLE: "title_joins", BODY: "body_joins"}
@@ -136,8 +135,8 @@ def _unsorted(numbers: array) -> bool:
 
 def open_writer(whoosh_index):
     """A Whoosh writer with searchkit's codec and posting pool."""
-    writer = whoosh_index.writer(limitmb=WRITER_MEMORY_MB, codec=Codec())
-    writer.pool = TermPool()
+    writer = whoosh_index.writer(codec=Codec())
+    writer.pool = TermPool()  # before any document: Whoosh's own pool stays empty
     return writer
 
 
