@@ -272,3 +272,29 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
     assert [(h.docnum, round(h.score, 9)) for h in ours] == [
         (h.docnum, round(h.score, 9)) for h in theirs
     ]
+
+
+@pytest.mark.needs_corpus
+@pytest.mark.parametrize(
+    "question", ["美联储 加息", "央行 -降准", "中国", "人民币汇率和美元指数的关系是什么"]
+)
+def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
+    """`_top` picks the best hits from the matchers' scores itself: the same hits, order
+    (ties to the lower document number), total and document set as Whoosh's collector,
+    with and without a mask of documents already shown by an earlier tier."""
+    from whoosh import collectors
+
+    from searchkit.index import _top, _TopCollector
+    from searchkit.query import build
+
+    searcher = corpus_index._current_searcher()
+    plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
+    for whoosh_query in filter(None, [plan.exact, plan.synonym, plan.relaxed]):
+        for mask in (None, {0, 1, 2, 200, 1500}):
+            collector = _TopCollector(10, usequality=False, replace=0)
+            if mask:
+                collector = collectors.FilterCollector(collector, None, mask)
+            searcher.search_with_collector(whoosh_query, collector)
+            theirs, ours = collector.results(), _top(searcher, whoosh_query, 10, mask)
+            assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
+            assert len(ours) == len(theirs) and ours.docs() == theirs.docs()
