@@ -57,18 +57,30 @@ class ContainsPlan:
 
     text: str
     full: tuple[str, ...] = ()  # words containing the whole text (single-run text only)
-    edges: list[Edge] = field(default_factory=list)
     gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
     one_run: bool = False  # the text is one run: Chinese text, or letters and digits
+    chinese: bool = False  # ... and that run is Chinese: it is matched by counting (joins)
     # For Chinese text of 3+ characters: (pair, words containing it) for its two character
     # pairs in the fewest words; a document without both pairs cannot hold the text.
     pairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # ... and ways to spell it as consecutive whole words (国内 + 生产总值), fewest first.
     phrases: tuple[tuple[str, ...], ...] = ()
 
+    # The pieces of the chains that spell the text across tokens (see `_edges`). Chinese
+    # text is counted without them, so they are made on first use (proximity spans): a
+    # question's edges cost ~10 ms of vocabulary scans on 19,803 documents.
+    _edges: list[Edge] | None = None
+    _vocab: Vocabulary | None = field(default=None, repr=False)
+
+    @property
+    def edges(self) -> list[Edge]:
+        if self._edges is None:
+            self._edges = _edges(self.text, self._vocab) if self._vocab is not None else []
+        return self._edges
+
     @property
     def empty(self) -> bool:
-        return not self.full and not self.edges
+        return not self.chinese and not self.full and not self.edges
 
 
 PLAN_CACHE_SIZE = 4096
@@ -88,34 +100,46 @@ def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
 
 
 def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
-    units = [(m.start(), m.end(), m.lastgroup == "cjk") for m in RUNS.finditer(text)]
-    plan = ContainsPlan(text)
+    units = _units(text)
+    plan = ContainsPlan(text, _vocab=vocab)
     if not units:
+        plan._edges = []
         return plan
-    # Where a run ends, the next token starts at the next run: `follow` maps the one offset to
-    # the other; `gaps` holds the run starts that a separator puts one position further on.
-    follow = {}
-    gaps = set()
-    for (_, end, cjk_before), (start, _, cjk_after) in zip(units, units[1:], strict=False):
-        follow[end] = start
-        if is_gap(text[end:start], not cjk_before, not cjk_after):
-            gaps.add(start)
-    plan.gaps = frozenset(gaps)
+    plan.gaps = frozenset(
+        start
+        for (_, end, cjk_before), (start, _, cjk_after) in zip(units, units[1:], strict=False)
+        if is_gap(text[end:start], not cjk_before, not cjk_after)
+    )
     length = len(text)
-    first_cjk = units[0][2]
     if len(units) == 1:
-        plan.one_run = True
+        plan.one_run, plan.chinese = True, units[0][2]
         # One run: a single token holds every occurrence of a letter/digit run, and (with
-        # the chains below) of a CJK run.
-        plan.full = (
-            tuple(vocab.containing(text)) if first_cjk else ((text,) if text in vocab else ())
-        )
-        if not first_cjk:
+        # the chains of `_edges`) of a CJK run.
+        if not plan.chinese:
+            plan.full = (text,) if text in vocab else ()
+            plan._edges = []
             return plan
+        plan.full = tuple(vocab.containing(text))
         if length >= 3:
             pairs = sorted({text[i : i + 2] for i in range(length - 1)}, key=vocab.text.count)
             plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
             plan.phrases = _phrases(text, vocab)
+    return plan
+
+
+def _units(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is Chinese) of the runs of `text`."""
+    return [(m.start(), m.end(), m.lastgroup == "cjk") for m in RUNS.finditer(text)]
+
+
+def _edges(text: str, vocab: Vocabulary) -> list[Edge]:
+    """The tokens that can stand in a chain spelling `text`, as `Edge`s."""
+    units = _units(text)
+    # Where a run ends, the next token starts at the next run.
+    follow = {end: start for (_, end, _), (start, _, _) in zip(units, units[1:], strict=False)}
+    length = len(text)
+    first_cjk = units[0][2]
+    edges = []
     # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
     for index, (start, end, cjk) in enumerate(units):
         cuts = list(range(start, end + 1)) if cjk else [start, end]
@@ -123,7 +147,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
             # No word is longer than the longest in the vocabulary: bounded work for long text.
             for b in cuts[i + 1 : i + 1 + max(1, vocab.max_length)]:
                 piece = text[a:b]
-                if (a, b) == (0, length) and first_cjk:
+                if (a, b) == (0, length) and first_cjk and len(units) == 1:
                     continue  # covered by `full`
                 if a == 0 and cjk and index == 0:
                     words = vocab.ending_with(piece)
@@ -132,10 +156,9 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
                 else:
                     words = [piece] if piece in vocab else []
                 if words:
-                    plan.edges.append(Edge(a, follow.get(b, b), piece, tuple(words)))
+                    edges.append(Edge(a, follow.get(b, b), piece, tuple(words)))
     # Edges that cannot be part of a chain from 0 to `length` are dropped.
-    plan.edges = _reachable(plan.edges, length)
-    return plan
+    return _reachable(edges, length)
 
 
 PHRASE_TEXT_LENGTH = 12  # longer texts are not spelled as phrases (the search is cubic)
