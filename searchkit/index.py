@@ -30,7 +30,7 @@ from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .results import Hit, SearchResults
 from .schema import known_files, open_writer
-from .scoring import K1, B, ScoredMatcher
+from .scoring import K1, B, scored_documents
 from .storage import CURRENT, FORMAT_VERSION
 from .suggest import suggest
 from .synonyms import Synonyms
@@ -619,12 +619,7 @@ def _top(searcher, whoosh_query, limit: int, mask) -> Results:
     matches: list[tuple[float, int]] = []
     for subsearcher, offset in searcher.leaf_searchers():
         matcher = whoosh_query.matcher(subsearcher, context)
-        if isinstance(matcher, ScoredMatcher):
-            start = matcher.i
-            pairs = zip(matcher.scores[start:], matcher.docs[start:], strict=True)
-        else:
-            pairs = _scored(matcher)
-        matches += [(score, doc + offset) for score, doc in pairs]
+        matches += [(score, doc + offset) for doc, score in scored_documents(matcher)]
     if mask:
         matches = [match for match in matches if match[1] not in mask]
     top = heapq.nlargest(limit, matches, key=lambda match: (match[0], -match[1]))
@@ -632,12 +627,6 @@ def _top(searcher, whoosh_query, limit: int, mask) -> Results:
     results._total = len(matches)
     results.runtime = time.monotonic() - started
     return results
-
-
-def _scored(matcher) -> Iterator[tuple[float, int]]:
-    while matcher.is_active():
-        yield matcher.score(), matcher.id()
-        matcher.next()
 
 
 def _filters(since, until, category, tag):

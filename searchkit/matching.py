@@ -306,9 +306,9 @@ class Contains(query.Query):
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
-            candidates &= {doc for doc, _ in read_postings(reader, joins, pair)} | {
-                doc for word in words for doc, _ in read_postings(reader, field, word)
-            }
+            candidates &= {doc for doc, _ in read_postings(reader, joins, pair)} | (
+                self._documents(reader, words)
+            )
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document).
         phrases = _phrase_counts(reader, field, self.plan.phrases, candidates)
@@ -347,7 +347,7 @@ class Contains(query.Query):
         return found or set()
 
     def _documents(self, reader, words) -> set[int]:
-        return {doc for w in words for doc in reader.postings(self.fieldname, w).all_ids()}
+        return {doc for word in words for doc, _ in read_postings(reader, self.fieldname, word)}
 
     def positions(self, reader, words) -> list[tuple[str, object]]:
         """Fresh (word, postings matcher) pairs, to read positions from."""

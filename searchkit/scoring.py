@@ -7,7 +7,7 @@ into one table per query part (term at a time), with Whoosh's BM25F formula.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from whoosh import matching, query
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -156,12 +156,20 @@ def _scores(searcher, context, parts) -> dict[int, float]:
             for doc, score in _term_scores(searcher, part):
                 scores[doc] = get(doc, 0.0) + score
             continue
-        matcher = part.matcher(searcher, context)
-        while matcher.is_active():
-            doc = matcher.id()
-            scores[doc] = get(doc, 0.0) + matcher.score()
-            matcher.next()
+        for doc, score in scored_documents(part.matcher(searcher, context)):
+            scores[doc] = get(doc, 0.0) + score
     return scores
+
+
+def scored_documents(matcher) -> Iterator[tuple[int, float]]:
+    """(document, score) of every match left in `matcher`: a `ScoredMatcher`'s own lists,
+    else one match at a time through Whoosh's matcher API."""
+    if isinstance(matcher, ScoredMatcher):
+        yield from zip(matcher.docs[matcher.i :], matcher.scores[matcher.i :], strict=True)
+        return
+    while matcher.is_active():
+        yield matcher.id(), matcher.score()
+        matcher.next()
 
 
 def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
