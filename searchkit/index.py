@@ -26,10 +26,11 @@ from whoosh.searching import Results
 from . import documents, ingest, storage
 from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
+from .codec import open_writer
 from .documents import Document, LoadProblem
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .results import Hit, SearchResults
-from .schema import known_files, open_writer
+from .schema import known_files
 from .scoring import K1, B, scored_documents
 from .storage import CURRENT, FORMAT_VERSION
 from .suggest import suggest
@@ -235,7 +236,7 @@ class Index:
         tag: str | None = None,
         synonyms: bool | Synonyms = True,
     ) -> SearchResults:
-        """Search the index. See the README for the query syntax.
+        """Search the index. See docs/library.md for the query syntax.
 
         Returns `SearchResults` (iterable of `Hit`, with `total`). Posts containing the terms
         come first, then posts containing a synonym instead (`synonyms`: True for the shipped

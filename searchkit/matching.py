@@ -391,7 +391,7 @@ def _positions_in(reader, field: str, word: str, docs: list[int]) -> dict[int, s
         matcher = matcher.child  # deleted documents are not among `docs`
     wanted, following = set(docs), 0  # docs[following]: the first not yet passed
     found = {}
-    if type(matcher) is W3LeafMatcher:
+    if isinstance(matcher, W3LeafMatcher):
         decode = matcher.format.decoder("positions")
         while matcher.is_active() and following < len(docs):
             top = matcher.block_max_id()

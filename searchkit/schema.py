@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-from array import array
-from collections.abc import Iterator
 from datetime import datetime, timezone
-from itertools import repeat
 from pathlib import Path
 
 from whoosh import columns, fields, formats
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 
 from .analysis import Analyzer
+from .codec import Codec  # noqa: F401  (older indexes' segments pickle it under this name)
 from .documents import Document
 
 TITLE, BODY = "title", "body"
-INLINE_POSTINGS = 16
 # Each text field's joins (see `Analyzer.postings`) live in a field of their own.
 JOINS = {TITLE: "title_joins", BODY: "body_joins"}
 
@@ -53,91 +49,6 @@ class JoinField(fields.FieldType):
 
     def index(self, value, **kwargs):
         return value
-
-
-class Codec(W3Codec):
-    """Whoosh's file format, with two changes to what a commit writes:
-
-    * no per-block field-length statistics: they only bound scores for Whoosh's pruning,
-      which searchkit turns off (it counts every match), and gathering them costs a
-      field-length lookup per posting;
-    * the postings of a term in fewer than `INLINE_POSTINGS` documents are kept inside its
-      term record, as Whoosh's format allows, instead of in a compressed block of their own
-      (most joins and many words are that rare, and a block costs a pickle and a zlib call).
-      Whoosh's own writer cannot inline (it calls a method its term records lack).
-    """
-
-    length_stats = False
-
-    def __init__(self):
-        super().__init__(inlinelimit=INLINE_POSTINGS)
-
-    def postings_writer(self, dbfile, byteids=False):
-        return _PostingsWriter(
-            dbfile,
-            blocklimit=self._blocklimit,
-            byteids=byteids,
-            compression=self._compression,
-            inlinelimit=self._inlinelimit,
-        )
-
-
-class _PostingsWriter(W3PostingsWriter):
-    def finish_postings(self):
-        if self.written() or len(self) >= self._inlinelimit:
-            return super().finish_postings()
-        terminfo, self._terminfo = self._terminfo, None
-        terminfo.add_block(self)
-        terminfo.set_inlined(self._ids, self._weights, self._values)
-        return terminfo
-
-
-class TermPool:
-    """The postings of a commit, grouped by term as they arrive, for Whoosh's segment writer.
-
-    Whoosh's own pool keeps one 5-tuple per posting, sorts them all at commit, and spills
-    sorted runs to disk when its size estimate passes `limitmb`; on 31 MB of news that was
-    1.7 GB and a sort of millions of tuples. Here each term keeps arrays of document numbers
-    and weights, plus its position bytes, and only the terms are sorted."""
-
-    def __init__(self):
-        self.terms: dict[tuple[str, bytes], tuple[array, array, list]] = {}
-        self.fieldnames: set[str] = set()  # Whoosh's pool interface
-
-    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
-        fieldname, text, docnum, weight, value = item
-        postings = self.terms.get((fieldname, text))
-        if postings is None:
-            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
-            self.fieldnames.add(fieldname)
-        postings[0].append(docnum)
-        postings[1].append(weight)
-        if value:
-            postings[2].append(value)
-
-    def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
-        """(fieldname, term, docnum, weight, value) in field, term, document order."""
-        for key in sorted(self.terms):
-            docnums, weights, values = self.terms[key]
-            rows = zip(docnums, weights, values or repeat(b"", len(docnums)), strict=True)
-            for docnum, weight, value in sorted(rows) if _unsorted(docnums) else rows:
-                yield key[0], key[1], docnum, weight, value
-
-    def cleanup(self) -> None:
-        self.terms = {}
-
-
-def _unsorted(numbers: array) -> bool:
-    """Documents arrive in order (a merge numbers the merged ones after the new ones), but
-    Whoosh's format requires it, so it is checked, at C speed."""
-    return numbers.tolist() != sorted(numbers)
-
-
-def open_writer(whoosh_index):
-    """A Whoosh writer with searchkit's codec and posting pool."""
-    writer = whoosh_index.writer(codec=Codec())
-    writer.pool = TermPool()  # before any document: Whoosh's own pool stays empty
-    return writer
 
 
 def make_schema() -> fields.Schema:

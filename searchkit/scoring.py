@@ -29,7 +29,7 @@ def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
     if isinstance(matcher, FilterMatcher) and matcher._exclude:
         matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
     found = []
-    if type(matcher) is W3LeafMatcher:
+    if isinstance(matcher, W3LeafMatcher):
         while matcher.is_active():
             matcher._read_ids()
             matcher._read_weights()

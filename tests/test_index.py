@@ -286,7 +286,7 @@ def test_a_broken_link_is_reported_not_fatal(tmp_path):
 
 
 def test_term_pool_yields_postings_in_field_term_document_order():
-    from searchkit.schema import TermPool
+    from searchkit.codec import TermPool
 
     pool = TermPool()
     for item in [

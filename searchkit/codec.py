@@ -1,0 +1,159 @@
+"""How a searchkit commit writes Whoosh segments, and how they are read back.
+
+searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
+inlines rare terms' postings, a postings reader that reads every term record searchkit
+writes, and a posting pool (`TermPool`) for the segment writer. Every Whoosh code path reads
+these segments back: searches, and also segment merges on commit (`MERGE_SMALL`,
+`OPTIMIZE`), `add_reader`, deletions and `doc_count`. `.ci/run` runs whoosh-reloaded's own
+test suite with this codec and pool in place (`tests/whoosh_suite/`).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+from itertools import repeat
+
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+from whoosh.matching import ListMatcher
+
+INLINE_POSTINGS = 16
+
+
+class Codec(W3Codec):
+    """Whoosh's file format, with two changes to what a commit writes:
+
+    * no per-block field-length statistics: they only bound scores for Whoosh's pruning,
+      which searchkit turns off (it counts every match), and gathering them costs a
+      field-length lookup per posting;
+    * the postings of a term in fewer than `INLINE_POSTINGS` documents are kept inside its
+      term record, as Whoosh's format allows, instead of in a compressed block of their own
+      (most joins and many words are that rare, and a block costs a pickle and a zlib call).
+
+    Segments pickle their codec: indexes written before this module existed name it
+    `searchkit.schema.Codec`, which `schema.py` keeps importing for them.
+    """
+
+    length_stats = False
+
+    def __init__(self):
+        super().__init__(inlinelimit=INLINE_POSTINGS)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return _PostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            return InlineMatcher(
+                ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo
+            )
+        offset, length = terminfo.extent()
+        return LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class _PostingsWriter(W3PostingsWriter):
+    """Whoosh's postings writer, inlining as its term records allow (Whoosh's own calls a
+    `set_inline` that does not exist). A term vector's postings (`byteids`) always go to the
+    file: Whoosh finds them by their offset."""
+
+    def finish_postings(self):
+        terminfo, self._terminfo = self._terminfo, None
+        if not self._byteids and not self.written() and len(self) < self._inlinelimit:
+            terminfo.add_block(self)
+            terminfo.set_inlined(self._ids, self._weights, self._values)
+        else:
+            if self._ids:
+                self._terminfo = terminfo  # _write_block adds the block's statistics to it
+                self._write_block(last=True)
+                self._terminfo = None
+            terminfo.set_extent(self._startoffset, self._postfile.tell() - self._startoffset)
+        return terminfo
+
+
+class LeafMatcher(W3LeafMatcher):
+    """Whoosh's block reader, also for blocks written without values.
+
+    searchkit's join fields record a frequency per posting (its weight) and no value bytes,
+    although their format (`Frequency`) declares four bytes a posting; Whoosh's reader then
+    finds no values and fails with an IndexError on `value()`, which a segment merge calls
+    for every posting. Such a block reads as Whoosh reads a format without values: None.
+    """
+
+    def _read_values(self):
+        super()._read_values()
+        if len(self._values) < self._blocklength:
+            self._values = (None,) * self._blocklength
+
+
+class InlineMatcher(ListMatcher):
+    """The postings kept in a term record, read as Whoosh's block reader reads postings.
+
+    Whoosh's `ListMatcher` differs in two ways that only show once postings are inlined:
+    it returns the *str* "" for a posting without a value, which Whoosh's writer refuses
+    (values are bytes) when a merge copies the postings; and it asks its scorer for a score
+    bound even when the scorer has none (`FunctionWeighting`)."""
+
+    def value(self):
+        return super().value() if self._values else None
+
+    def replace(self, minquality=0):
+        return super().replace(minquality if self.supports_block_quality() else 0)
+
+
+class TermPool:
+    """The postings of a commit, grouped by term as they arrive, for Whoosh's segment writer.
+
+    Whoosh's own pool keeps one 5-tuple per posting, sorts them all at commit, and spills
+    sorted runs to disk when its size estimate passes `limitmb`; on 31 MB of news that was
+    1.7 GB and a sort of millions of tuples. Here each term keeps arrays of document numbers
+    and weights, plus its position bytes, and only the terms are sorted.
+
+    A posting's value is kept only when it is not empty, so a term's postings carry either
+    a value each (positions) or none (joins, ids); a term that mixes the two is refused.
+    """
+
+    def __init__(self):
+        self.terms: dict[tuple[str, bytes], tuple[array, array, list]] = {}
+        self.fieldnames: set[str] = set()  # Whoosh's pool interface
+
+    def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
+        fieldname, text, docnum, weight, value = item
+        postings = self.terms.get((fieldname, text))
+        if postings is None:
+            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
+            self.fieldnames.add(fieldname)
+        postings[0].append(docnum)
+        postings[1].append(weight)
+        if value:
+            postings[2].append(value)
+
+    def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
+        """(fieldname, term, docnum, weight, value) in field, term, document order."""
+        for key in sorted(self.terms):
+            docnums, weights, values = self.terms[key]
+            rows = zip(docnums, weights, values or repeat(b"", len(docnums)), strict=True)
+            for docnum, weight, value in sorted(rows) if _unsorted(docnums) else rows:
+                yield key[0], key[1], docnum, weight, value
+
+    def cleanup(self) -> None:
+        self.terms = {}
+
+
+def _unsorted(numbers: array) -> bool:
+    """Documents arrive in order (a merge numbers the merged ones after the new ones), but
+    Whoosh's format requires it, so it is checked, at C speed."""
+    return numbers.tolist() != sorted(numbers)
+
+
+def open_writer(whoosh_index):
+    """A Whoosh writer with searchkit's codec and posting pool."""
+    writer = whoosh_index.writer(codec=Codec())
+    writer.pool = TermPool()  # before any document: Whoosh's own pool stays empty
+    return writer
