@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from corpus import FINANCE, FINEWS, REFERENCE_POST, SHARED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,14 +23,11 @@ from searchkit.documents import (
 )
 from searchkit.errors import BadDocumentError
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-FINEWS = CORPUS / "finews" / "_posts"
-FINANCE = CORPUS / "finance" / "_posts"
-REFERENCE = FINEWS / "2022-06-07-202206072404046437.md"
+REFERENCE = REFERENCE_POST
 NO_DATE = FINEWS / "-202205262391921712.md"
 CHINA_TIME = timezone(timedelta(hours=8))
 
-needs_corpus = pytest.mark.skipif(not FINEWS.is_dir(), reason=f"no test corpus at {CORPUS}")
+needs_corpus = pytest.mark.skipif(not FINEWS.is_dir(), reason=f"no test corpus at {SHARED}")
 
 
 def write_post(folder: Path, name: str, content: str | bytes) -> Path:
