@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 import time
 from dataclasses import asdict
@@ -190,10 +191,38 @@ def _combined(reports: list[UpdateReport]) -> UpdateReport:
 # --- search, show, stats -------------------------------------------------------------------
 
 
-# ignore_unknown_options: a query may start with "-" (`searchkit search -缩表 美联储` would
-# otherwise be click's "no such option" usage error).
-@cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("query")
+class QueryCommand(click.Command):
+    """A command whose words may start with "-" (an exclusion: `searchkit search -缩表 美联储`),
+    so click passes options it does not know through as words (`ignore_unknown_options`).
+    But `--sice 2026` or `-N 5` is a mistyped option, not a query: it gets click's "No such
+    option ... Did you mean '--since'?" (exit 2). After `--`, everything is words."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        known = sorted(
+            name
+            for param in self.get_params(ctx)
+            for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ()))
+        )
+        for arg in args:
+            if arg == "--":
+                break
+            name = arg.split("=", 1)[0]
+            if OPTION_LIKE.fullmatch(name) and name not in known:
+                error = click.NoSuchOption(name, possibilities=known, ctx=ctx)
+                if not error.possibilities:
+                    error.message += (
+                        f" To search for it, put it after --: {ctx.command_path} -- {arg}"
+                    )
+                raise error
+        return super().parse_args(ctx, args)
+
+
+# What a mistyped option looks like; any other word starting with "-" is an exclusion.
+OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z]")
+
+
+@cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, metavar="WORDS...")
 @index_option
 @click.option(
     "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Hits a page."
@@ -221,7 +250,7 @@ def _combined(reports: list[UpdateReport]) -> UpdateReport:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def search(
-    query,
+    words,
     index_path,
     limit,
     page,
@@ -235,7 +264,7 @@ def search(
     synonym_file,
     as_json,
 ):
-    """Search the index for QUERY.
+    """Search the index for WORDS (several words are one query, as if quoted together).
 
     Every post whose title or body contains each term is an exact hit. Then come posts that
     contain a synonym of a term instead (缩表: 量化紧缩, QT), and a question or long phrase is
@@ -246,10 +275,13 @@ def search(
     \b
     Examples:
       searchkit search 缩表
+      searchkit search 美联储 加息
+      searchkit search -- -缩表 美联储          # a query starting with -
       searchkit search '逆回购 OR MLF' --sort date --limit 5
       searchkit search 美联储 --since 2026-06 --category cls --json
       searchkit search 聯準會 --no-synonyms
     """
+    query = " ".join(words)
     with _open_for_reading(index_path) as index:
         synonyms = not no_synonyms
         if synonym_file is not None and synonyms:

@@ -16,7 +16,8 @@ from corpus import FINEWS, REFERENCE_POST
 
 from searchkit import Index, cli, demo, render
 
-pytestmark = pytest.mark.needs_corpus
+# Tests that read ../shared/corpus are marked; the others run on a clone without it.
+needs_corpus = pytest.mark.needs_corpus
 
 REFERENCE_ID = REFERENCE_POST.name
 HIT_KEYS = {
@@ -109,6 +110,7 @@ def assert_search_document(document):
 # --- index ---------------------------------------------------------------------------------
 
 
+@needs_corpus
 def test_index_builds_and_prints_a_summary(built):
     _, result = built
     assert result.exit_code == 0, result.output
@@ -119,6 +121,7 @@ def test_index_builds_and_prints_a_summary(built):
     assert counts.split()[:6] == ["129", "0", "0", "0", "0", "0"]
 
 
+@needs_corpus
 def test_index_without_a_terminal_draws_no_progress_bar(built):
     _, result = built
     assert not PROGRESS_BAR_CHARS.search(result.output)
@@ -138,6 +141,7 @@ def test_progress_bar_on_a_terminal(monkeypatch):
     assert callable(progress)
 
 
+@needs_corpus
 def test_index_updates_incrementally_and_lists_skipped_posts(tmp_path, few_posts):
     path = tmp_path / "index"
     (few_posts / "2026-01-02-broken.md").write_text("---\ntitle: [oops\n---\nbody\n", "utf-8")
@@ -151,6 +155,7 @@ def test_index_updates_incrementally_and_lists_skipped_posts(tmp_path, few_posts
     assert again.stdout.splitlines()[1].split()[:6] == ["0", "0", "1", "4", "1", "0"]
 
 
+@needs_corpus
 def test_index_with_another_userdict_suggests_rebuild(tmp_path, few_posts):
     path = tmp_path / "index"
     assert run("index", few_posts, "--index", path).exit_code == 0
@@ -176,6 +181,7 @@ def test_bad_source_folder_is_a_user_error(tmp_path):
 # --- search --------------------------------------------------------------------------------
 
 
+@needs_corpus
 def test_search_json_finds_exactly_the_reference_post(index_path):
     result, document = search_json("逆回购", "--index", index_path)
     assert result.exit_code == 0, result.output
@@ -188,6 +194,7 @@ def test_search_json_finds_exactly_the_reference_post(index_path):
     assert all(hit["snippet"][start:end] == "逆回购" for start, end in hit["marks"])
 
 
+@needs_corpus
 def test_search_prints_ranked_hits(index_path):
     result = run("search", "缩表", "--index", index_path)
     assert result.exit_code == 0, result.output
@@ -198,6 +205,7 @@ def test_search_prints_ranked_hits(index_path):
     assert "best match" not in result.stdout
 
 
+@needs_corpus
 def test_search_labels_best_match_hits(index_path):
     result, document = search_json("美联储缩表会不会导致人民币贬值", "--index", index_path)
     assert result.exit_code == 0
@@ -209,6 +217,7 @@ def test_search_labels_best_match_hits(index_path):
     assert exact_only[1]["total"] == exact_only[1]["exact_total"]
 
 
+@needs_corpus
 def test_search_options_reach_the_library(index_path):
     _, page_one = search_json("美联储", "--limit", 2, "--sort", "date", "--index", index_path)
     _, page_two = search_json(
@@ -228,12 +237,14 @@ def test_search_options_reach_the_library(index_path):
     assert [h["id"] for h in category["hits"]] == [h["id"] for h in tag["hits"]] == [REFERENCE_ID]
 
 
+@needs_corpus
 def test_page_past_the_end_still_counts_as_found(index_path):
     result = run("search", "缩表", "--page", 3, "--index", index_path)
     assert result.exit_code == 0
     assert "past the last page" in result.stdout
 
 
+@needs_corpus
 def test_no_hits_exit_1(index_path):
     result = run("search", "zzqqxx", "--index", index_path)
     assert result.exit_code == 1
@@ -245,11 +256,13 @@ def test_no_hits_exit_1(index_path):
 
 
 @pytest.mark.parametrize("query", ["title:", "", "date:", "缩表 OR"])
+@needs_corpus
 def test_bad_query_is_one_line_exit_2(index_path, query):
     result = run("search", query, "--index", index_path)
     assert_one_error_line(result)
 
 
+@needs_corpus
 def test_bad_date_option_is_one_line_exit_2(index_path):
     assert_one_error_line(run("search", "缩表", "--since", "June", "--index", index_path))
 
@@ -260,6 +273,7 @@ def test_missing_index_is_an_error_that_says_how_to_build_one(tmp_path):
     assert "searchkit index" in result.stderr
 
 
+@needs_corpus
 def test_searchkit_index_variable_is_honoured(index_path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     found, _ = search_json("缩表", env={"SEARCHKIT_INDEX": str(index_path)})
@@ -270,6 +284,7 @@ def test_searchkit_index_variable_is_honoured(index_path, tmp_path, monkeypatch)
     assert "searchkit index" in missing.stderr
 
 
+@needs_corpus
 def test_plain_keyword_search_does_not_load_jieba(index_path, monkeypatch):
     def refuse(self):
         raise AssertionError("jieba was loaded")
@@ -294,6 +309,7 @@ def new_user(tmp_path, monkeypatch):
     return tmp_path
 
 
+@needs_corpus
 def test_first_search_uses_the_bundled_demo(new_user):
     result, document = search_json("缩表")
     assert result.exit_code == 0, result.output
@@ -308,6 +324,7 @@ def test_first_search_uses_the_bundled_demo(new_user):
     assert json.loads(stats.stdout)["documents"] == demo.demo_post_count()
 
 
+@needs_corpus
 def test_demo_folder_and_cache_location(new_user, monkeypatch):
     assert (demo.demo_posts() / REFERENCE_ID).is_file()
     assert 60 <= demo.demo_post_count() <= 100
@@ -317,6 +334,7 @@ def test_demo_folder_and_cache_location(new_user, monkeypatch):
     assert demo.demo_index_path() == new_user / "home" / ".cache" / "searchkit" / "demo-index"
 
 
+@needs_corpus
 def test_demo_index_is_rebuilt_when_incompatible(new_user):
     with demo.open_demo_index() as index:
         assert index.count() == demo.demo_post_count()
@@ -329,6 +347,7 @@ def test_demo_index_is_rebuilt_when_incompatible(new_user):
 # --- show, stats ---------------------------------------------------------------------------
 
 
+@needs_corpus
 def test_show_highlights_the_query(index_path):
     result = run("show", REFERENCE_ID, "--query", "缩表", "--index", index_path, "--json")
     assert result.exit_code == 0, result.output
@@ -344,12 +363,14 @@ def test_show_highlights_the_query(index_path):
     assert "matches" in human.stdout and "（文章来源：全球中文社区）" in human.stdout
 
 
+@needs_corpus
 def test_show_unknown_id_exit_2(index_path):
     result = run("show", "no-such-post.md", "--index", index_path)
     assert_one_error_line(result)
     assert "no-such-post.md" in result.stderr
 
 
+@needs_corpus
 def test_stats(index_path):
     result = run("stats", "--index", index_path, "--json")
     assert result.exit_code == 0, result.output
@@ -375,6 +396,7 @@ def spoil_analyzer_fingerprint(path: Path) -> None:
     meta_file.write_text(json.dumps(meta), "utf-8")
 
 
+@needs_corpus
 def test_rebuild_creates_then_rebuilds(tmp_path, few_posts):
     path = tmp_path / "index"
     assert_one_error_line(run("rebuild", "--index", path))  # no index, no SOURCE
@@ -389,6 +411,7 @@ def test_rebuild_creates_then_rebuilds(tmp_path, few_posts):
     assert stats["user_dictionary_words"] == 1
 
 
+@needs_corpus
 def test_rebuild_repairs_an_incompatible_index(tmp_path, few_posts):
     path = tmp_path / "index"
     assert run("index", few_posts, "--index", path).exit_code == 0
@@ -400,6 +423,7 @@ def test_rebuild_repairs_an_incompatible_index(tmp_path, few_posts):
     assert run("search", "缩表", "--index", path).exit_code == 0
 
 
+@needs_corpus
 def test_rebuild_script_prints_one_line(tmp_path, few_posts):
     path = tmp_path / "index"
     (few_posts / "2026-01-02-broken.md").write_text("---\ntitle: [oops\n---\nbody\n", "utf-8")
@@ -415,6 +439,7 @@ def test_rebuild_script_prints_one_line(tmp_path, few_posts):
     assert Index.open(path).count() == 5
 
 
+@needs_corpus
 def test_rebuild_script_errors(tmp_path, few_posts, monkeypatch):
     path = tmp_path / "index"
     missing = run_rebuild_script("--index", path)
@@ -438,6 +463,7 @@ def test_rebuild_script_errors(tmp_path, few_posts, monkeypatch):
 # --- synonyms, did you mean, similar ------------------------------------------------------
 
 
+@needs_corpus
 def test_synonym_hits_are_labelled_and_can_be_turned_off(index_path, tmp_path):
     result, document = search_json("量化紧缩", "--index", index_path)  # finews says 缩表
     assert result.exit_code == 0 and document["exact_total"] == 0
@@ -454,6 +480,7 @@ def test_synonym_hits_are_labelled_and_can_be_turned_off(index_path, tmp_path):
     assert_one_error_line(run("search", "接盘侠", "--index", index_path, "--synonyms", groups))
 
 
+@needs_corpus
 def test_a_query_may_start_with_a_minus(index_path):
     result, leading = search_json("-缩表 美联储", "--index", index_path)
     assert result.exit_code == 0, result.output
@@ -462,6 +489,46 @@ def test_a_query_may_start_with_a_minus(index_path):
     assert 0 < leading["total"] == trailing["total"] < both["total"]
 
 
+@pytest.fixture
+def handmade_path(handmade_index):
+    """The folder of conftest's handmade index: for CLI tests that need no corpus."""
+    return handmade_index.path
+
+
+def test_several_words_are_one_query(handmade_path):
+    result, document = search_json("美联储", "缩表", "--index", handmade_path)
+    assert result.exit_code == 0, result.output
+    assert document["query"] == "美联储 缩表" and document["hits"][0]["id"] == "a"
+    assert search_json("美联储 缩表", "--index", handmade_path)[1] == document
+
+
+@pytest.mark.parametrize(
+    "typo, hint",
+    [
+        ("--sice", "Did you mean"),
+        ("--foo", "put it after --: "),
+        ("-N", ""),
+    ],
+)
+def test_a_mistyped_option_is_a_usage_error_not_a_word(handmade_path, typo, hint):
+    result = run("search", "回购", typo, "2026", "--index", handmade_path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"No such option '{typo}'." in result.stderr and hint in result.stderr
+
+
+@pytest.mark.parametrize(
+    "words", [["-缩表", "回购"], ["回购", "-缩表"], ["--", "-缩表", "回购"], ["--", "--foo"]]
+)
+def test_words_starting_with_a_minus_are_exclusions_or_words(handmade_path, words):
+    result = run("search", "--index", handmade_path, "--json", *words)
+    assert result.exit_code in (0, 1), result.output
+    document = json.loads(result.stdout)
+    assert document["query"] == " ".join(w for w in words if w != "--")
+    if "回购" in words:
+        assert {hit["id"] for hit in document["hits"]} == {"b", "c"}
+
+
+@needs_corpus
 def test_did_you_mean(index_path):
     result = run("search", "逆回够", "--index", index_path)  # 够 for 购
     assert result.exit_code == 1 and "Did you mean 逆回购?" in result.stdout
@@ -469,6 +536,7 @@ def test_did_you_mean(index_path):
     assert document["suggestion"] == "逆回购"
 
 
+@needs_corpus
 def test_similar_command(index_path):
     result = run("similar", REFERENCE_ID, "--index", index_path, "--limit", "3", "--json")
     assert result.exit_code == 0, result.output
@@ -498,6 +566,7 @@ def test_group_help_version_and_rebuild_script_help():
     assert script_help.exit_code == 0 and "searchkit-rebuild --index" in script_help.stdout
 
 
+@needs_corpus
 def test_usage_errors_exit_2(index_path):
     assert run("search").exit_code == 2
     assert run("search", "缩表", "--sort", "newest", "--index", index_path).exit_code == 2
@@ -513,6 +582,7 @@ def test_shell_completion_script():
     assert "_SEARCHKIT_COMPLETE=bash_complete" in result.stdout
 
 
+@needs_corpus
 def test_installed_command_runs_as_a_subprocess(index_path):
     command = Path(sys.executable).parent / "searchkit"
     assert command.exists(), "install the package: pip install -e ."
