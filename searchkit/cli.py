@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,6 +31,7 @@ DEFAULT_INDEX = Path("index")
 EXIT_NO_HITS = 1
 EXIT_USER_ERROR = 2
 EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
 
 
 class CommandError(click.ClickException):
@@ -44,13 +48,32 @@ class CommandError(click.ClickException):
 
 
 class SearchkitGroup(click.Group):
-    """Turns every library error into a `CommandError`, whichever command raised it."""
+    """Turns every library error into a `CommandError`, whichever command raised it, and
+    ends Ctrl-C and a closed pipe the way a Unix tool does."""
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except SearchkitError as error:
-            raise CommandError(str(error)) from None
+        with ended_like_a_unix_tool("searchkit"):
+            try:
+                return super().invoke(ctx)
+            except SearchkitError as error:
+                raise CommandError(str(error)) from None
+
+
+@contextmanager
+def ended_like_a_unix_tool(prog: str) -> Iterator[None]:
+    """Ctrl-C: one line on stderr and exit code 130 (128 + SIGINT), not click's "Aborted!"
+    (exit 1) or a traceback. A reader that stopped reading (`searchkit search 缩表 | head -3`):
+    exit 0, quietly; click would exit 1, which for `search` means "nothing found"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"{prog}: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that flush is quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 def index_option(command):
@@ -113,6 +136,10 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
       searchkit index                      # update from the recorded folders
     """
     path = index_path or DEFAULT_INDEX
+    for source in sources:  # all of them, before anything is written
+        if not source.exists():
+            raise CommandError(f"no such posts folder or file: {source}")
+    created = False
     try:
         index = Index.open(path)
     except IndexNotFoundError:
@@ -123,9 +150,10 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
             ) from None
         try:
             index = Index.create(path, userdict=userdict)
+            created = True
         except IndexExistsError:  # another `searchkit index` created it meanwhile
             index = Index.open(path)
-    with index:
+    with index, _destroyed_if_unfinished(index, created):
         if userdict is not None and index.analyzer.userdict != read_userdict(userdict):
             click.echo(
                 f"searchkit: note: the index at {_shown(path)} was built with another user "
@@ -164,24 +192,40 @@ def rebuild(source: Path | None, index_path: Path | None, userdict: Path | None)
       searchkit rebuild --userdict my_words.txt
     """
     path = index_path or DEFAULT_INDEX
-    with _open_for_rebuild(path, create=source is not None, userdict=userdict) as index:
+    with _index_to_rebuild(path, create=source is not None, userdict=userdict) as index:
         with render.progress_bar("Rebuilding") as progress:
             report = index.rebuild(source, progress=progress, userdict=userdict)
     render.print_report(report)
 
 
-def _open_for_rebuild(path: Path, create: bool, userdict: Path | None = None) -> Index:
-    """The index to rebuild: an existing one (even one this version cannot search), or a new
-    empty one when `create` and there is none."""
+@contextmanager
+def _destroyed_if_unfinished(index: Index, created: bool) -> Iterator[None]:
+    """Delete an index this command `created` if its first build fails or is interrupted: an
+    empty ./index would find nothing and hide the demo, and a rerun would only update it."""
     try:
-        return Index.open(path)
+        yield
+    except BaseException:
+        if created:
+            index.destroy()
+        raise
+
+
+@contextmanager
+def _index_to_rebuild(path: Path, create: bool, userdict: Path | None = None) -> Iterator[Index]:
+    """The index to rebuild: an existing one (even one this version cannot search), or a new
+    empty one when `create` and there is none (deleted again if the rebuild fails)."""
+    created = False
+    try:
+        index = Index.open(path)
     except IndexNotFoundError:
         if not create:
             raise
-        return Index.create(path, userdict=userdict)
+        index, created = Index.create(path, userdict=userdict), True
     except IncompatibleIndexError:
         # Its error says to rebuild it: a rebuild never reads the old postings.
-        return Index.open(path, check=False)
+        index = Index.open(path, check=False)
+    with index, _destroyed_if_unfinished(index, created):
+        yield index
 
 
 def _combined(reports: list[UpdateReport]) -> UpdateReport:
@@ -300,6 +344,12 @@ def search(
             synonyms=synonyms,
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
+        if results.total == 0 and index.count() == 0:
+            click.echo(
+                f"searchkit: note: the index at {_shown(index.path)} has no posts; add some "
+                f"with `searchkit index POSTS_FOLDER --index {_shown(index.path)}`",
+                err=True,
+            )
     if as_json:
         document = {
             "query": results.query,
@@ -506,7 +556,7 @@ def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
     path = index_path or DEFAULT_INDEX
     prog = "searchkit-rebuild"
     try:
-        with _open_for_rebuild(path, create=source is not None) as index:
+        with ended_like_a_unix_tool(prog), _index_to_rebuild(path, source is not None) as index:
             report = index.rebuild(source)
             documents = index.count()
     except SearchkitError as error:

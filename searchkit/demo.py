@@ -60,9 +60,11 @@ def open_demo_index(on_build: Callable[[], None] | None = None) -> Index:
         with Index.create(staging) as fresh:
             fresh.update_from(posts)
         shutil.rmtree(path, ignore_errors=True)
-    except OSError as error:
+    except BaseException as error:  # Ctrl-C too: no stray staging folder in the cache
         shutil.rmtree(staging, ignore_errors=True)
-        raise SearchkitError(f"cannot build the demo index in {path}: {error}") from None
+        if isinstance(error, OSError):
+            raise SearchkitError(f"cannot build the demo index in {path}: {error}") from None
+        raise
     try:
         staging.rename(path)
     except OSError:

@@ -178,6 +178,21 @@ class Index:
             self._searcher.close()
             self._searcher = None
 
+    def destroy(self) -> None:
+        """Close the index and delete it from disk: its generations, `CURRENT` and `LOCK`, and
+        its folder if that is then empty. For an index whose first build failed, so that no
+        empty index is left to be opened next time.
+
+        >>> index = Index.create("index")                # doctest: +SKIP
+        >>> try:
+        ...     index.update_from("_posts")
+        ... except BaseException:
+        ...     index.destroy()
+        ...     raise
+        """
+        self.close()
+        storage.remove_index(self.path)
+
     def __enter__(self) -> Index:
         return self
 

@@ -8,6 +8,7 @@ dictionary is loaded, so workers inherit it) does the former and the parent the 
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,7 +66,10 @@ def _parallel(function, items: list, analyzer: Analyzer):
 
     analyzer.load()  # once, before forking, so the workers inherit the dictionary
     context = multiprocessing.get_context("fork")
-    with context.Pool(os.cpu_count()) as pool:
+    # Workers ignore Ctrl-C: the parent gets the KeyboardInterrupt and ends the pool, instead
+    # of every worker printing its own "Process ForkPoolWorker-2: ... KeyboardInterrupt".
+    ignore_interrupts = (signal.SIGINT, signal.SIG_IGN)
+    with context.Pool(os.cpu_count(), signal.signal, ignore_interrupts) as pool:
         yield from pool.imap(function, items, chunksize=CHUNK)
 
 

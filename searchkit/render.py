@@ -147,8 +147,14 @@ def post_json(post) -> dict:
 def new_console():
     from rich.console import Console
 
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits with 1 here, which `search` documents as "nothing found": let the
+            # command end it instead (quietly, exit 0; see `cli.ended_like_a_unix_tool`).
+            raise BrokenPipeError
+
     # `highlight=False`: rich would otherwise colour numbers and dates inside news text.
-    return Console(highlight=False)
+    return PipeAwareConsole(highlight=False)
 
 
 def print_folded(console, text, indent: int = 0) -> None:

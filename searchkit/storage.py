@@ -104,6 +104,22 @@ def remove_old_generations(path: Path, keep: set[str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_index(path: Path) -> None:
+    """Delete the index at `path`: `CURRENT`, the generation folders and `LOCK`, under the
+    lock; then the folder itself if nothing else is left in it (a README, a synonyms.txt
+    someone wrote there, stay)."""
+    with lock(path):
+        (path / CURRENT).unlink(missing_ok=True)
+        (path / (CURRENT + ".tmp")).unlink(missing_ok=True)
+        for folder in path.glob("gen-*"):
+            shutil.rmtree(folder, ignore_errors=True)
+    (path / LOCK).unlink(missing_ok=True)
+    try:
+        path.rmdir()
+    except OSError:  # not empty: the folder held other files before the index
+        pass
+
+
 @contextmanager
 def lock(path: Path, timeout: float | None = None):
     """The index's writer lock (fcntl: released by the OS even if the process is killed).

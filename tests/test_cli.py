@@ -347,6 +347,44 @@ def test_demo_index_is_rebuilt_when_incompatible(new_user):
 # --- show, stats ---------------------------------------------------------------------------
 
 
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("command", ["index", "rebuild"])
+def test_a_failed_first_build_leaves_no_index_and_the_demo_works(new_user, command):
+    failed = run(command, "_post")  # a typo: there is no such folder
+    assert_one_error_line(failed)
+    assert "no such posts folder or file: _post" in failed.stderr
+    assert not (new_user / "work" / "index").exists()
+    result, document = search_json("缩表")
+    assert result.exit_code == 0 and "bundled demo" in result.stderr and document["total"]
+
+
+def test_an_interrupted_first_build_is_removed_and_exits_130(new_user, monkeypatch):
+    (new_user / "work" / "index").mkdir()
+    (new_user / "work" / "index" / "README.md").write_text("the index goes here\n")
+    monkeypatch.setattr(Index, "update_from", interrupted)
+    result = run("index", demo.demo_posts())
+    assert result.exit_code == 130 and result.stdout == ""
+    assert result.stderr == "searchkit: interrupted\n"
+    assert os.listdir(new_user / "work" / "index") == ["README.md"]  # the user's file stays
+
+
+def test_an_interrupted_update_keeps_the_index(handmade_path, monkeypatch, few_demo_posts):
+    monkeypatch.setattr(Index, "update_from", interrupted)
+    result = run("index", few_demo_posts, "--index", handmade_path)
+    assert result.exit_code == 130
+    assert Index.open(handmade_path).count() == 5
+
+
+def test_an_empty_index_says_so(tmp_path):
+    Index.create(tmp_path / "index").close()
+    result = run("search", "缩表", "--index", tmp_path / "index")
+    assert result.exit_code == 1
+    assert "has no posts; add some with `searchkit index POSTS_FOLDER" in result.stderr
+
+
 @needs_corpus
 def test_show_highlights_the_query(index_path):
     result = run("show", REFERENCE_ID, "--query", "缩表", "--index", index_path, "--json")
@@ -490,6 +528,16 @@ def test_a_query_may_start_with_a_minus(index_path):
 
 
 @pytest.fixture
+def few_demo_posts(tmp_path):
+    """A posts folder of three bundled demo posts."""
+    folder = tmp_path / "demo_posts"
+    folder.mkdir()
+    for post in sorted(demo.demo_posts().glob("*.md"))[:3]:
+        shutil.copy(post, folder)
+    return folder
+
+
+@pytest.fixture
 def handmade_path(handmade_index):
     """The folder of conftest's handmade index: for CLI tests that need no corpus."""
     return handmade_index.path
@@ -600,3 +648,63 @@ def test_installed_command_runs_as_a_subprocess(index_path):
     assert_search_document(document)
     assert [hit["id"] for hit in document["hits"]] == [REFERENCE_ID]
     assert completed.stderr == ""
+
+
+def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path):
+    """`searchkit search 的 | head -1`, with a pipe small enough that the command is still
+    writing when the reader goes away."""
+    import fcntl
+
+    with Index.create(tmp_path / "index") as index:
+        index.update_from(demo.demo_posts())
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    command = [
+        installed("searchkit"),
+        "search",
+        "的",
+        "--limit",
+        "80",
+        "--index",
+        tmp_path / "index",
+    ]
+    process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    with open(read_end, encoding="utf-8") as reader:
+        assert "results for 的" in reader.readline()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0 and stderr == ""
+
+
+def test_ctrl_c_during_a_first_build_exits_130_with_one_line(tmp_path):
+    import signal
+    import time
+
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    for copy in range(15):  # 1,215 posts: several seconds of work for the worker pool
+        for post in demo.demo_posts().glob("*.md"):
+            shutil.copy(post, posts / f"{copy}-{post.name}")
+    process = subprocess.Popen(
+        [installed("searchkit"), "index", "_posts"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's Ctrl-C sees it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even under nohup
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "index" / "CURRENT").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # into the build
+    os.killpg(process.pid, signal.SIGINT)  # to the command and its workers, like Ctrl-C
+    stdout, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stdout, stderr) == (130, "", "searchkit: interrupted\n")
+    assert not (tmp_path / "index").exists()
+
+
+def installed(command: str) -> str:
+    path = Path(sys.executable).parent / command
+    assert path.exists(), "install the package: pip install -e ."
+    return str(path)
