@@ -10,6 +10,7 @@ from .documents import Document, LoadProblem, load_posts
 from .errors import (
     BadDocumentError,
     IncompatibleIndexError,
+    IndexClosedError,
     IndexExistsError,
     IndexLockedError,
     IndexNotFoundError,
@@ -27,6 +28,7 @@ __all__ = [
     "Hit",
     "IncompatibleIndexError",
     "Index",
+    "IndexClosedError",
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",

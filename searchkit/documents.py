@@ -43,7 +43,11 @@ from .errors import BadDocumentError
 
 @dataclass(frozen=True)
 class Document:
-    """One post, ready to index. Only `id`, `title` and `body` are required."""
+    """One post, ready to index. Only `id`, `title` and `body` are required.
+
+    `date` is always timezone-aware: a naive datetime is taken as UTC+08:00, as a front
+    matter date without a zone is (see the module docstring), and a `date` as its midnight.
+    """
 
     id: str
     title: str
@@ -54,6 +58,12 @@ class Document:
     tags: tuple[str, ...] = ()
     url: str | None = None
     checksum: str | None = None  # sha256 of the file's bytes, for incremental updates
+
+    def __post_init__(self) -> None:
+        if self.date is not None and (
+            not isinstance(self.date, datetime) or self.date.tzinfo is None
+        ):
+            object.__setattr__(self, "date", _to_datetime(self.date))
 
 
 @dataclass(frozen=True)

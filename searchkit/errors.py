@@ -60,3 +60,11 @@ class BadDocumentError(SearchkitError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class IndexClosedError(SearchkitError):
+    """The `Index` was used after `close()` (or after its `with` block ended)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        super().__init__(f"the index at {self.path} was closed; open it again to use it")

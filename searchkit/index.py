@@ -28,7 +28,13 @@ from . import query as query_module
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .codec import open_writer
 from .documents import Document, LoadProblem
-from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
+from .errors import (
+    IncompatibleIndexError,
+    IndexClosedError,
+    IndexExistsError,
+    IndexNotFoundError,
+    SearchkitError,
+)
 from .results import Hit, SearchResults
 from .schema import known_files
 from .scoring import K1, B, scored_documents
@@ -67,28 +73,69 @@ class IndexStats:
 
 @dataclass
 class UpdateReport:
-    """What an `update_from`/`rebuild`/`add` did. `skipped` posts were not indexed;
-    `warnings` were indexed with a caveat (e.g. decoded from GB18030)."""
+    """What an `update_from`, `rebuild` or `add` did, post by post.
 
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    unchanged: int = 0
+    The names say what they hold: `*_ids` are lists of document ids (`added_ids`: new
+    documents, `updated_ids`: re-indexed ones, `deleted_ids`, `unchanged_ids`: not re-read),
+    `*_count` are their lengths, `skipped` lists the `LoadProblem`s of posts that were not
+    indexed and `warnings` those indexed with a caveat (e.g. decoded from GB18030).
+    `seconds` is the time taken.
+    """
+
+    added_ids: list[str] = field(default_factory=list)
+    updated_ids: list[str] = field(default_factory=list)
+    deleted_ids: list[str] = field(default_factory=list)
+    unchanged_ids: list[str] = field(default_factory=list)
     skipped: list[LoadProblem] = field(default_factory=list)
     warnings: list[LoadProblem] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
-    def indexed(self) -> int:
-        return len(self.added) + len(self.updated)
+    def added_count(self) -> int:
+        return len(self.added_ids)
+
+    @property
+    def updated_count(self) -> int:
+        return len(self.updated_ids)
+
+    @property
+    def deleted_count(self) -> int:
+        return len(self.deleted_ids)
+
+    @property
+    def unchanged_count(self) -> int:
+        return len(self.unchanged_ids)
+
+    @property
+    def indexed_count(self) -> int:
+        """Documents written: added or updated."""
+        return self.added_count + self.updated_count
+
+    def counts(self) -> dict[str, int]:
+        """Every count by name: added, updated, deleted, unchanged, skipped, warnings."""
+        return {
+            "added": self.added_count,
+            "updated": self.updated_count,
+            "deleted": self.deleted_count,
+            "unchanged": self.unchanged_count,
+            "skipped": len(self.skipped),
+            "warnings": len(self.warnings),
+        }
+
+    # The names of searchkit 0.1, kept for programs that use them.
+    added = property(lambda self: self.added_ids, doc="Same as `added_ids`.")
+    updated = property(lambda self: self.updated_ids, doc="Same as `updated_ids`.")
+    deleted = property(lambda self: self.deleted_ids, doc="Same as `deleted_ids`.")
+    unchanged = property(lambda self: self.unchanged_count, doc="Same as `unchanged_count`.")
+    indexed = property(lambda self: self.indexed_count, doc="Same as `indexed_count`.")
 
     def merge(self, other: UpdateReport) -> UpdateReport:
         """The two reports added together (e.g. updates from several folders)."""
         return UpdateReport(
-            self.added + other.added,
-            self.updated + other.updated,
-            self.deleted + other.deleted,
-            self.unchanged + other.unchanged,
+            self.added_ids + other.added_ids,
+            self.updated_ids + other.updated_ids,
+            self.deleted_ids + other.deleted_ids,
+            self.unchanged_ids + other.unchanged_ids,
             self.skipped + other.skipped,
             self.warnings + other.warnings,
             self.seconds + other.seconds,
@@ -107,6 +154,7 @@ class Index:
         self._searcher = None
         self._vocab: Vocabulary | None = None
         self._own_synonyms: tuple[int, Synonyms] | None = None
+        self._closed = False
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -173,7 +221,14 @@ class Index:
                 return cls.open(path)
 
     def close(self) -> None:
-        """Release the searcher. The index stays usable: it reopens on the next search."""
+        """Close the index: release its searcher and open files. Closing twice is fine; any
+        other use after `close()` raises `IndexClosedError` (open the path again instead).
+        `with Index.open(path) as index:` closes it at the end of the block."""
+        self._release_searcher()
+        self._closed = True
+
+    def _release_searcher(self) -> None:
+        """Let the searcher go; the next read opens a fresh one."""
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
@@ -386,11 +441,14 @@ class Index:
         )
 
     def _current_searcher(self):
-        """The shared searcher, reopened if another process committed or rebuilt."""
+        """The shared searcher, reopened if another process committed or rebuilt.
+        Raises `IndexClosedError` after `close()`."""
+        if self._closed:
+            raise IndexClosedError(self.path)
         generation = storage.read_pointer(self.path)
         if generation != self._generation:
             fresh = Index.open(self.path, check=False)
-            self.close()
+            self._release_searcher()
             self._generation, self.meta = fresh._generation, fresh.meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None
         if self._searcher is None:
@@ -404,8 +462,14 @@ class Index:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def add(self, documents: Iterable[Document]) -> UpdateReport:
-        """Insert documents, replacing any with the same id. Returns the report."""
+    def add(self, documents: Document | Iterable[Document]) -> UpdateReport:
+        """Insert one `Document` or several, replacing any with the same id.
+
+        Returns an `UpdateReport` whose `added_ids` and `updated_ids` say which was which.
+        >>> index.add(Document(id="my/1", title="标题", body="正文"))   # doctest: +SKIP
+        """
+        if isinstance(documents, Document):
+            documents = [documents]
         started = time.monotonic()
         report = UpdateReport()
         with self._writing() as (writer, new_words):
@@ -414,12 +478,18 @@ class Index:
                 writer.update_document(**values)
                 new_words.update(words)
                 known = searcher.document_number(id=values["id"]) is not None
-                (report.updated if known else report.added).append(values["id"])
+                (report.updated_ids if known else report.added_ids).append(values["id"])
         report.seconds = time.monotonic() - started
         return report
 
-    def delete(self, ids: Iterable[str]) -> int:
-        """Delete documents by id. Returns how many were deleted."""
+    def delete(self, ids: str | Iterable[str]) -> int:
+        """Delete one document by id (a `str` is one id) or several. Returns how many were
+        deleted; an id the index does not have counts 0.
+        >>> index.delete("my/1")                                     # doctest: +SKIP
+        1
+        """
+        if isinstance(ids, str):
+            ids = [ids]
         deleted = 0
         with self._writing() as (writer, _):
             for doc_id in ids:
@@ -451,7 +521,7 @@ class Index:
                     stat = None  # gone or unreadable: reading it will report why
                 old = known.get(doc_id)
                 if old and stat and (old["mtime_ns"], old["size"]) == ingest.file_signature(stat):
-                    report.unchanged += 1
+                    report.unchanged_ids.append(doc_id)
                 else:
                     todo.append((path, doc_id, old["checksum"] if old else None))
             done = len(files) - len(todo)
@@ -463,7 +533,7 @@ class Index:
             for doc_id, old in known.items():
                 if doc_id not in seen and _inside(old["path"], root):
                     writer.delete_by_term("id", doc_id)
-                    report.deleted.append(doc_id)
+                    report.deleted_ids.append(doc_id)
             resolved = str(root.absolute())
             if resolved not in self.meta.setdefault("sources", []):
                 self.meta["sources"].append(resolved)
@@ -484,6 +554,8 @@ class Index:
         until the swap; if the rebuild fails, the old index stays live and untouched.
         """
         started = time.monotonic()
+        if self._closed:
+            raise IndexClosedError(self.path)
         roots = [_existing_source(source)] if source is not None else self.sources
         if not roots:
             raise SearchkitError("this index records no posts folder to rebuild from; give one")
@@ -514,7 +586,7 @@ class Index:
                 shutil.rmtree(self.path / generation, ignore_errors=True)
                 raise
             storage.remove_old_generations(self.path, keep={generation, self._generation})
-        self.close()
+        self._release_searcher()
         self._current_searcher()
         report.seconds = time.monotonic() - started
         return report
@@ -574,13 +646,13 @@ def _record(result, writer, words: set, known: dict, report: UpdateReport) -> No
     if kind == "skipped":
         report.skipped.append(result[1])
     elif kind == "unchanged":
-        report.unchanged += 1
+        report.unchanged_ids.append(result[1])
     else:
         _, values, doc_words, caveats = result
         writer.update_document(**values)
         words.update(doc_words)
         report.warnings.extend(caveats)
-        (report.updated if values["id"] in known else report.added).append(values["id"])
+        (report.updated_ids if values["id"] in known else report.added_ids).append(values["id"])
 
 
 def _top_terms(reader, fieldname: str, limit: int = 10) -> list[tuple[str, int]]:

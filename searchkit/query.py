@@ -265,7 +265,12 @@ def _date_query(value: str) -> wq.Query:
 
 
 def coerce_date(value: str | date | datetime | None, end: bool) -> datetime | None:
-    """A `since`/`until` argument -> naive UTC bound (`until` includes its whole day)."""
+    """A `since`/`until` argument -> naive UTC bound (`until` includes its whole day).
+
+    The one rule for dates without a zone, as for front matter dates and `Document.date`:
+    a naive datetime, a `date` or a "YYYY[-MM[-DD]]" string is in UTC+08:00; an aware
+    datetime is taken as it is.
+    """
     if value is None:
         return None
     if isinstance(value, str):

@@ -54,14 +54,7 @@ def print_report(report: UpdateReport) -> None:
     from rich.text import Text
 
     table = Table(box=None, pad_edge=False)
-    counts = {
-        "added": len(report.added),
-        "updated": len(report.updated),
-        "deleted": len(report.deleted),
-        "unchanged": report.unchanged,
-        "skipped": len(report.skipped),
-        "warnings": len(report.warnings),
-    }
+    counts = report.counts()
     for name in counts:
         table.add_column(name, justify="right")
     table.add_column("seconds", justify="right")

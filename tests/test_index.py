@@ -245,6 +245,99 @@ def test_a_crash_during_rebuild_leaves_the_old_index(tmp_path, monkeypatch):
     assert Index.open(tmp_path / "index").search("降准").total == 1
 
 
+def test_add_and_delete_take_one_item_or_several(handmade_index):
+    report = handmade_index.add(Document(id="my/1", title="降准", body="央行宣布降准"))
+    assert report.added_ids == ["my/1"] and report.added_count == 1
+    assert handmade_index.delete("my/1") == 1  # a str is one id, not its characters
+    assert handmade_index.delete("my/1") == 0
+    assert handmade_index.delete(iter(["a", "b", "nope"])) == 2
+    report = handmade_index.add(doc for doc in HANDMADE[:2])
+    assert report.added_ids == ["a", "b"] and handmade_index.count() == 5
+
+
+def test_update_report_names_say_ids_or_counts(tmp_path):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for name, body in [("one.md", "缩表"), ("two.md", "降准"), ("three.md", "加息")]:
+        (posts / name).write_text(f"---\ntitle: {body}\n---\n{body}\n", "utf-8")
+    index = Index.create(tmp_path / "index")
+    assert index.update_from(posts).added_ids == ["one.md", "three.md", "two.md"]
+    (posts / "one.md").write_text("---\ntitle: 缩表\n---\n缩表 量化紧缩\n", "utf-8")
+    (posts / "two.md").unlink()
+    report = index.update_from(posts)
+    assert (report.added_ids, report.updated_ids) == ([], ["one.md"])
+    assert (report.deleted_ids, report.unchanged_ids) == (["two.md"], ["three.md"])
+    assert report.counts() == {
+        "added": 0,
+        "updated": 1,
+        "deleted": 1,
+        "unchanged": 1,
+        "skipped": 0,
+        "warnings": 0,
+    }
+    assert report.indexed_count == 1 and report.unchanged_count == 1
+    # searchkit 0.1's names still work
+    assert (report.updated, report.deleted, report.unchanged, report.indexed) == (
+        ["one.md"],
+        ["two.md"],
+        1,
+        1,
+    )
+    merged = report.merge(report)
+    assert merged.unchanged_ids == ["three.md", "three.md"] and merged.updated_count == 2
+
+
+def test_naive_datetimes_are_china_time_everywhere(handmade_index):
+    from datetime import date, datetime, timedelta, timezone
+
+    china = timezone(timedelta(hours=8))
+    handmade_index.add(
+        [
+            Document(
+                id="zoned", title="会议", body="会议", date=datetime(2026, 1, 1, 20, tzinfo=china)
+            ),
+            Document(id="naive", title="会议", body="会议", date=datetime(2026, 1, 1, 20)),
+            Document(id="day", title="会议", body="会议", date=date(2026, 1, 2)),
+        ]
+    )
+    dates = {hit.id: hit.date for hit in handmade_index.search("会议")}
+    assert dates["naive"] == dates["zoned"] == datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    assert dates["naive"].utcoffset() == timedelta(hours=8)  # aware, as the post said
+    assert dates["day"] == datetime(2026, 1, 2, tzinfo=china)
+    for since in ("2026-01-02", date(2026, 1, 2), datetime(2026, 1, 2)):
+        assert [hit.id for hit in handmade_index.search("会议", since=since)] == ["day"]
+    for until in ("2026-01-01", date(2026, 1, 1), datetime(2026, 1, 1, 23, 59)):
+        assert {hit.id for hit in handmade_index.search("会议", until=until)} == {"zoned", "naive"}
+    assert (
+        handmade_index.search("会议", since=datetime(2026, 1, 1, 12, tzinfo=timezone.utc)).total
+        == 3
+    )
+    stats = handmade_index.stats()
+    assert stats.last_date == datetime(2026, 1, 2, tzinfo=china) and stats.last_date.tzinfo
+
+
+def test_use_after_close_is_an_error(tmp_path):
+    from searchkit import IndexClosedError, SearchkitError
+
+    with Index.create(tmp_path / "index") as index:
+        index.add(HANDMADE)
+        assert index.search("缩表").total
+    for use in (
+        lambda: index.search("缩表"),
+        index.count,
+        lambda: index.get("a"),
+        lambda: index.add(HANDMADE[0]),
+        lambda: index.delete("a"),
+        lambda: index.update_from(tmp_path),
+        lambda: index.rebuild(tmp_path),
+    ):
+        with pytest.raises(IndexClosedError, match="was closed") as raised:
+            use()
+        assert isinstance(raised.value, SearchkitError)
+    index.close()  # closing again is fine
+    assert Index.open(tmp_path / "index").count() == len(HANDMADE)
+
+
 def test_open_errors(tmp_path):
     with pytest.raises(IndexNotFoundError, match="searchkit index"):
         Index.open(tmp_path / "nothing")
