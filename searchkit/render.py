@@ -71,6 +71,9 @@ def print_report(report: UpdateReport) -> None:
             console.print(line, soft_wrap=True)
 
 
+HEADER_QUERY_WIDTH = 60  # terminal cells of the query shown in the header; a longer one ends in …
+
+
 def render_results(
     console, results, page: int, limit: int, elapsed_ms: float, labels: bool = True
 ) -> None:
@@ -81,19 +84,24 @@ def render_results(
     from .highlight import to_rich
 
     noun = "result" if results.total == 1 else "results"
-    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (results.query, "bold"))
+    query = shortened(results.query, HEADER_QUERY_WIDTH)
+    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (query, "bold"))
     if labels and results.exact_total != results.total:
         parts = [f"{results.exact_total} exact"]
         if results.synonym_total:
             parts.append(f"{results.synonym_total} by synonym")
         header.append(f" ({', '.join(parts)})")
     pages = math.ceil(results.total / limit) if limit else 1
-    if pages > 1:
+    past_the_end = bool(results.total and limit and page > pages)
+    if pages > 1 and not past_the_end:
         header.append(f" · page {page} of {pages}")
     header.append(f" · {elapsed_ms:.0f} ms", "dim")
     console.print(header)
-    if results.total and not results.hits and limit:
-        console.print(f"Page {page} is past the last page ({pages}).")
+    if past_the_end:
+        verb, pages_noun = ("fills" if results.total == 1 else "fill"), _plural(pages, "page")
+        console.print(
+            f"No hits on page {page}: {results.total} {noun} {verb} {pages_noun} of {limit}."
+        )
     if results.suggestion:
         console.print(Text.assemble("Did you mean ", (results.suggestion, "bold"), "?"))
     for rank, hit in enumerate(results, start=(page - 1) * limit + 1):
@@ -101,15 +109,35 @@ def render_results(
         if not hit.title:
             heading = Text(hit.id)
         heading.style = "bold cyan"  # under the marks' style
-        title = Text.assemble((f"{rank:>2}. ", "bold"), heading)
         if labels and hit.match != "exact":
             label = "synonym" if hit.match == "synonym" else "best match"
-            title.append(f"  {label}", "italic magenta")
+            heading.append(f"  {label}", "italic magenta")
         meta = [local_minute(hit.date), ", ".join(hit.categories), hit.id]
         console.print()
-        console.print(title)
-        console.print(Text("    " + " · ".join(part for part in meta if part), "dim"))
+        # A hanging indent: a wrapped title continues under its first character.
+        print_folded(console, heading, indent=4, lead=Text(f"{rank:>2}. ", "bold"))
+        print_folded(console, Text(" · ".join(part for part in meta if part), "dim"), indent=4)
         print_folded(console, to_rich(hit.snippet, list(hit.marks)), indent=4)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def shortened(text: str, width: int) -> str:
+    """`text` on one line, cut to `width` terminal cells with "…" when it is longer."""
+    from rich.cells import cell_len
+
+    text = " ".join(text.split())
+    if cell_len(text) <= width:
+        return text
+    kept, used = [], 1  # the "…"
+    for char in text:
+        used += cell_len(char)
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
 
 
 def hit_json(hit) -> dict:
@@ -138,6 +166,8 @@ def post_json(post) -> dict:
 
 
 def new_console():
+    """A rich console on stdout that never wraps or crops lines itself: `print_folded` folds
+    text at the width of a terminal, and in a pipe or file lines are as long as they are."""
     from rich.console import Console
 
     class PipeAwareConsole(Console):
@@ -147,40 +177,63 @@ def new_console():
             raise BrokenPipeError
 
     # `highlight=False`: rich would otherwise colour numbers and dates inside news text.
-    return PipeAwareConsole(highlight=False)
+    return PipeAwareConsole(highlight=False, soft_wrap=True)
 
 
-def print_folded(console, text, indent: int = 0) -> None:
-    """Print a `rich.text.Text` indented, its lines folded at the console's width.
+def print_folded(console, text, indent: int = 0, lead=None) -> None:
+    """Print a `rich.text.Text` indented by `indent` cells, or after `lead` (a `Text`) on its
+    first line, without trailing spaces. In a terminal, lines are folded at its width; in a
+    pipe or a file they are not folded at all (one paragraph a line, for grep and editors).
 
     Folded by characters, not wrapped at spaces: Chinese has no spaces, and rich's word
-    wrapping would strand a short line before every long run of characters.
+    wrapping would strand a short line before every long run of characters. A fold never
+    splits a highlighted match that fits on a line: the line ends before the match instead.
     """
-    from rich.cells import cell_len
     from rich.text import Text
 
     width = max(console.width - indent, 20)
-    for line in text.split("\n", allow_blank=True):
-        breaks, used = [], 0
-        for offset, char in enumerate(line.plain):
-            used += cell_len(char)
-            if used > width:
-                breaks.append(offset)
-                used = cell_len(char)
-        for part in line.divide(breaks):
-            console.print(Text(" " * indent) + part, no_wrap=True)
+    lines = text.split("\n", allow_blank=True)
+    for number, line in enumerate(lines):
+        parts = line.divide(_folds(line, width)) if console.is_terminal else [line]
+        for part in parts:
+            part.rstrip()
+            margin = lead if number == 0 and part is parts[0] and lead is not None else None
+            margin = margin or Text(" " * indent)
+            console.print(margin + part if part.plain else Text(""), soft_wrap=True)
+
+
+def _folds(line, width: int) -> list[int]:
+    """Offsets at which to fold `line` (a `Text`) so no piece is wider than `width` cells,
+    moved back to the start of a highlighted span that would otherwise be cut."""
+    from rich.cells import cell_len
+
+    marks = [(span.start, span.end) for span in line.spans]
+    breaks, used, start = [], 0, 0
+    for offset, char in enumerate(line.plain):
+        used += cell_len(char)
+        if used > width:
+            fold = offset
+            for mark_start, mark_end in marks:
+                if start < mark_start < offset < mark_end:
+                    fold = mark_start
+            breaks.append(fold)
+            used = cell_len(line.plain[fold : offset + 1])
+            start = fold
+    return breaks
 
 
 def print_fields(console, rows: list[tuple[str, str | None]]) -> None:
-    from rich.table import Table
+    """Print `name  value` lines, the values aligned, multi-line values indented under
+    their first line; rows without a value are left out."""
+    from rich.cells import cell_len
+    from rich.text import Text
 
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")  # a path or URL is for copying: never cut it short
+    rows = [(name, value) for name, value in rows if value]
+    width = max((cell_len(name) for name, _ in rows), default=0)
     for name, value in rows:
-        if value:
-            table.add_row(name, value)
-    console.print(table)
+        lead = Text.assemble((name, "bold"), " " * (width - cell_len(name) + 2))
+        # a path or URL is for copying: folded in a terminal, never cut short
+        print_folded(console, Text(value), indent=width + 2, lead=lead)
 
 
 def local_minute(moment: datetime | None) -> str:

@@ -241,7 +241,7 @@ def test_search_options_reach_the_library(index_path):
 def test_page_past_the_end_still_counts_as_found(index_path):
     result = run("search", "缩表", "--page", 3, "--index", index_path)
     assert result.exit_code == 0
-    assert "past the last page" in result.stdout
+    assert "No hits on page 3: 1 result fills 1 page of 10." in result.stdout
 
 
 @needs_corpus
@@ -708,3 +708,72 @@ def installed(command: str) -> str:
     path = Path(sys.executable).parent / command
     assert path.exists(), "install the package: pip install -e ."
     return str(path)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+LONG_TITLE = "美联储缩表与全球流动性：" + "市场关注资产负债表收缩的节奏和规模" * 3
+LONG_BODY = "开头。" + "美联储表示将继续缩表，" * 30 + "\n\n第二段也提到缩表。  \n"
+
+
+@pytest.fixture
+def long_post_index(tmp_path):
+    from searchkit import Document
+
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(Document(id="long.md", title=LONG_TITLE, body=LONG_BODY))
+    return path
+
+
+def test_piped_output_is_not_folded_and_has_no_trailing_spaces(long_post_index):
+    searched = run("search", "缩表", "--index", long_post_index)
+    lines = searched.stdout.splitlines()
+    assert lines[2] == f" 1. {LONG_TITLE}"  # one line, however long
+    assert any(len(line) > 120 and "缩表" in line for line in lines[4:])
+    for command in (
+        ["search", "缩表"],
+        ["show", "long.md"],
+        ["stats"],
+        ["show", "long.md", "-q", "缩表"],
+    ):
+        result = run(*command, "--index", long_post_index)
+        assert result.exit_code == 0, result.output
+        assert not [line for line in result.stdout.splitlines() if line != line.rstrip()]
+
+
+def test_a_terminal_folds_titles_with_a_hanging_indent_and_keeps_marks_whole(long_post_index):
+    from rich.console import Console
+
+    results = Index.open(long_post_index).search("缩表")
+    output = io.StringIO()
+    console = Console(file=output, force_terminal=True, width=41, color_system=None, soft_wrap=True)
+    render.render_results(console, results, 1, 10, 1.0)
+    lines = output.getvalue().splitlines()
+    assert lines[2].startswith(" 1. 美联储缩表") and lines[3].startswith("    ")
+    assert all(len(line) <= 41 and line == line.rstrip() for line in lines)
+
+
+def test_a_fold_does_not_split_a_highlighted_match():
+    from rich.console import Console
+
+    from searchkit.highlight import to_rich
+
+    output = io.StringIO()
+    console = Console(file=output, force_terminal=True, width=24, color_system=None, soft_wrap=True)
+    text = "一二三四五六七八九十缩表一二三"  # at 2 cells a character, 缩 ends the first 22 cells
+    render.print_folded(console, to_rich(text, [(10, 12)]), indent=2)
+    assert output.getvalue().splitlines() == ["  一二三四五六七八九十", "  缩表一二三"]
+
+
+def test_a_long_query_is_shortened_in_the_header(long_post_index):
+    result = run("search", *["缩表"] * 90, "--index", long_post_index)
+    header = result.stdout.splitlines()[0]
+    assert "…" in header and len(header) < 100
+
+
+def test_a_page_past_the_end_says_how_many_pages_there_are(handmade_path):
+    result = run("search", "回购", "--page", 99, "--limit", 1, "--index", handmade_path)
+    assert result.exit_code == 0
+    assert "page 99 of" not in result.stdout
+    assert "No hits on page 99: 3 results fill 3 pages of 1." in result.stdout
