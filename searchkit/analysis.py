@@ -171,6 +171,11 @@ class Analyzer:
             digest.update(b"\0")
         return digest.hexdigest()[:16]
 
+    @property
+    def user_word_count(self) -> int:
+        """How many words the user dictionary adds (its lines, not their frequency column)."""
+        return len({word for word, _ in _read_dictionary(self.userdict)})
+
     def load(self) -> None:
         """Load jieba's dictionary now (it costs ~0.5 s; otherwise it loads on first use)."""
         self.jieba  # noqa: B018

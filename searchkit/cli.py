@@ -236,8 +236,9 @@ def _combined(reports: list[UpdateReport]) -> UpdateReport:
 
 
 class QueryCommand(click.Command):
-    """A command whose words may start with "-" (an exclusion: `searchkit search -缩表 美联储`),
-    so click passes options it does not know through as words (`ignore_unknown_options`).
+    """A command whose words may start with "-" (an exclusion: `searchkit search -缩表 美联储`,
+    an id: `searchkit show -202205262391921712.md`), so click passes options it does not
+    know through as words (`ignore_unknown_options`).
     But `--sice 2026` or `-N 5` is a mistyped option, not a query: it gets click's "No such
     option ... Did you mean '--since'?" (exit 2). After `--`, everything is words."""
 
@@ -325,7 +326,17 @@ def search(
       searchkit search 美联储 --since 2026-06 --category cls --json
       searchkit search 聯準會 --no-synonyms
     """
+    from .query import check_date_range
+
     query = " ".join(words)
+    check_date_range(since, until)
+    if not query.strip() and any((since, until, category, tag)):
+        sort = "date"  # no words to rank by: the newest posts the filters let through
+    elif not words:
+        raise CommandError(
+            "give words to search for, e.g. `searchkit search 缩表`; with only --category, "
+            "--tag, --since or --until, search lists the newest posts they let through"
+        )
     with _open_for_reading(index_path) as index:
         synonyms = not no_synonyms
         if synonym_file is not None and synonyms:
@@ -344,12 +355,8 @@ def search(
             synonyms=synonyms,
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if results.total == 0 and index.count() == 0:
-            click.echo(
-                f"searchkit: note: the index at {_shown(index.path)} has no posts; add some "
-                f"with `searchkit index POSTS_FOLDER --index {_shown(index.path)}`",
-                err=True,
-            )
+        if results.total == 0:
+            _explain_no_hits(index, category, tag)
     if as_json:
         document = {
             "query": results.query,
@@ -366,7 +373,7 @@ def search(
         sys.exit(EXIT_NO_HITS)
 
 
-@cli.command()
+@cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("doc_id", metavar="ID")
 @index_option
 @click.option(
@@ -376,8 +383,8 @@ def search(
 def similar(doc_id: str, index_path: Path | None, limit: int, as_json: bool):
     """Show the posts most like post ID ("more like this").
 
-    The post's most telling words (frequent in it, rare in the index) are searched for;
-    they are highlighted in each hit.
+    ID is as for `searchkit show`. The post's most telling words (frequent in it, rare in
+    the index) are searched for; they are highlighted in each hit.
 
     \b
     Examples:
@@ -387,9 +394,10 @@ def similar(doc_id: str, index_path: Path | None, limit: int, as_json: bool):
     with _open_for_reading(index_path) as index:
         started = time.perf_counter()
         try:
-            results = index.similar(doc_id, limit=limit)
+            doc_id = index.lookup(doc_id).id
         except KeyError:
             raise CommandError(_no_such_post(doc_id, index)) from None
+        results = index.similar(doc_id, limit=limit)
         elapsed_ms = (time.perf_counter() - started) * 1000
     if as_json:
         document = {
@@ -404,6 +412,25 @@ def similar(doc_id: str, index_path: Path | None, limit: int, as_json: bool):
         sys.exit(EXIT_NO_HITS)
 
 
+def _explain_no_hits(index: Index, category: str | None, tag: str | None) -> None:
+    """Notes on stderr for the reasons of 0 results a user cannot see: an empty index, a
+    category or tag no post has (a typo, or the wrong case of a name)."""
+
+    def note(text: str) -> None:
+        click.echo(f"searchkit: note: {text}", err=True)
+
+    if index.count() == 0:
+        shown = _shown(index.path)
+        note(
+            f"the index at {shown} has no posts; add some with `searchkit index POSTS_FOLDER "
+            f"--index {shown}`"
+        )
+        return
+    for kind, name in (("category", category), ("tag", tag)):
+        if name is not None and index.count(**{kind: name}) == 0:
+            note(f"no post has {kind} {name!r}; `searchkit stats` lists the common ones")
+
+
 def _no_such_post(doc_id: str, index: Index) -> str:
     return (
         f"no post with id {doc_id!r} in the index at {_shown(index.path)}; "
@@ -411,7 +438,7 @@ def _no_such_post(doc_id: str, index: Index) -> str:
     )
 
 
-@cli.command()
+@cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("doc_id", metavar="ID")
 @index_option
 @click.option("--query", "-q", help="Highlight this query's terms in the post.")
@@ -420,12 +447,15 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
     """Show one post: metadata and full text.
 
     ID is the id `searchkit search` prints for each hit (the file's path in its posts
-    folder). With --query, the query's matches are highlighted and counted.
+    folder), that id without .md, or the post's file path. An ID starting with - may
+    follow --. With --query, the query's matches are highlighted and counted.
 
     \b
     Examples:
       searchkit show 2022-06-07-202206072404046437.md --query 缩表
-      searchkit show 2022-06-07-202206072404046437.md --json
+      searchkit show 2022-06-07-202206072404046437 --json
+      searchkit show _posts/2022-06-07-202206072404046437.md
+      searchkit show -- -202205262391921712.md
     """
     from .highlight import find_marks
     from .query import parse
@@ -433,7 +463,7 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
     terms = parse(query).text_terms() if query else []
     with _open_for_reading(index_path) as index:
         try:
-            post = index.get(doc_id)
+            post = index.lookup(doc_id)
         except KeyError:
             raise CommandError(_no_such_post(doc_id, index)) from None
     title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
@@ -487,14 +517,14 @@ def stats(index_path: Path | None, as_json: bool):
             json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=render.json_value)
         )
         return
-    dates = " … ".join(f"{d:%Y-%m-%d}" for d in (figures.first_date, figures.last_date) if d)
+    dates = " … ".join(render.china_date(d) for d in (figures.first_date, figures.last_date) if d)
     render.print_fields(
         render.new_console(),
         [
             ("index", f"{_shown(figures.path)} ({figures.generation})"),
             ("documents", f"{figures.documents:,}"),
             ("size on disk", render.human_size(figures.size_bytes)),
-            ("dates (UTC)", dates or "none"),
+            ("dates", dates or "none"),
             ("categories", render.counts(figures.categories)),
             ("tags", render.counts(figures.tags)),
             ("sources", "\n".join(str(source) for source in figures.sources) or "none"),

@@ -150,7 +150,14 @@ class Index:
         self._generation = generation
         self.meta = meta
         self.analyzer = Analyzer(meta.get("userdict"))
-        self._whoosh = whoosh_index.open_dir(str(path / generation))
+        # Held until close() or a move to a newer generation: a rebuild keeps this one then.
+        self._hold = storage.hold_generation(path, generation)
+        try:
+            self._whoosh = whoosh_index.open_dir(str(path / generation))
+        except BaseException:
+            if self._hold is not None:
+                self._hold.close()
+            raise
         self._searcher = None
         self._vocab: Vocabulary | None = None
         self._own_synonyms: tuple[int, Synonyms] | None = None
@@ -225,7 +232,13 @@ class Index:
         other use after `close()` raises `IndexClosedError` (open the path again instead).
         `with Index.open(path) as index:` closes it at the end of the block."""
         self._release_searcher()
+        self._release_generation()
         self._closed = True
+
+    def _release_generation(self) -> None:
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
 
     def _release_searcher(self) -> None:
         """Let the searcher go; the next read opens a fresh one."""
@@ -261,9 +274,24 @@ class Index:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def count(self) -> int:
-        """The number of documents in the index."""
-        return self._current_searcher().doc_count()
+    def count(self, category: str | None = None, tag: str | None = None) -> int:
+        """The number of documents in the index, or of those in `category` and with `tag`
+        (matched as `search` matches them: case-insensitively).
+
+        >>> index.count(category="xwlb")                            # doctest: +SKIP
+        6
+        """
+        searcher = self._current_searcher()
+        terms = [
+            Term(field, value.strip().lower())
+            for field, value in (("categories", category), ("tags", tag))
+            if value is not None
+        ]
+        if not terms:
+            return searcher.doc_count()
+        from whoosh.query import And
+
+        return len(searcher.search(And(terms), limit=1))
 
     def ids(self) -> list[str]:
         """Every document id, sorted."""
@@ -276,6 +304,25 @@ class Index:
         if fields is None:
             raise KeyError(doc_id)
         return _stored_document(fields)
+
+    def lookup(self, reference: str | Path) -> Document:
+        """The stored document `reference` names: its id (`2022-06-07-2022060724.md`), its
+        id without the file suffix (`2022-06-07-2022060724`), or the path of its file (as
+        `Hit.path` gives it, or relative to the current folder). Raises `KeyError` if none.
+        """
+        searcher = self._current_searcher()
+        text = str(reference)
+        for doc_id in (text, *(text + suffix for suffix in documents.POST_SUFFIXES)):
+            fields = searcher.document(id=doc_id)
+            if fields is not None:
+                return _stored_document(fields)
+        wanted = Path(text).expanduser()
+        # Only files of the same name are resolved: a few system calls, not one per post.
+        for doc_id, known in known_files(searcher.reader()).items():
+            stored = Path(known["path"]) if known["path"] else None
+            if stored and stored.name == wanted.name and stored.resolve() == wanted.resolve():
+                return self.get(doc_id)
+        raise KeyError(reference)
 
     def vocabulary(self) -> Vocabulary:
         """The index's words (title and body)."""
@@ -313,14 +360,16 @@ class Index:
         list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then, for
         a natural-language query, best-match hits. `exact_only` keeps only the first tier. `sort` is
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
-        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day.
-        Raises `QueryError` for a malformed query.
+        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day. With a
+        filter, `query` may be "": every post the filters let through (newest first with
+        `sort="date"`). Raises `QueryError` for a malformed query.
         """
         if sort not in ("relevance", "date"):
             raise query_module.QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
         if limit < 0 or offset < 0:
             raise query_module.QueryError("limit and offset must not be negative")
-        parsed = query_module.parse(query)
+        filtered = any(value is not None for value in (since, until, category, tag))
+        parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
         searcher = self._current_searcher()
         vocab = self._loaded_vocabulary()
         synonyms = Synonyms.empty() if exact_only else self._synonyms(synonyms)
@@ -449,6 +498,8 @@ class Index:
         if generation != self._generation:
             fresh = Index.open(self.path, check=False)
             self._release_searcher()
+            self._release_generation()
+            self._hold, fresh._hold = fresh._hold, None
             self._generation, self.meta = fresh._generation, fresh.meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None
         if self._searcher is None:
@@ -585,9 +636,10 @@ class Index:
             except BaseException:
                 shutil.rmtree(self.path / generation, ignore_errors=True)
                 raise
-            storage.remove_old_generations(self.path, keep={generation, self._generation})
-        self._release_searcher()
-        self._current_searcher()
+            replaced = self._generation
+            self._release_searcher()
+            self._current_searcher()  # onto the new generation, letting go of the old one
+            storage.remove_old_generations(self.path, generation, replaced)
         report.seconds = time.monotonic() - started
         return report
 
@@ -616,7 +668,7 @@ class Index:
             sources=self.sources,
             analyzer_version=self.meta.get("analyzer_version", ANALYZER_VERSION),
             analyzer_fingerprint=self.meta.get("analyzer", ""),
-            user_dictionary_words=len((self.meta.get("userdict") or "").split()),
+            user_dictionary_words=self.analyzer.user_word_count,
             vocabulary_size=len(self.vocabulary()),
             generation=self._generation,
         )

@@ -101,8 +101,13 @@ class ParsedQuery:
         ]
 
 
-def parse(query_string: str) -> ParsedQuery:
-    """Parse a query string. Raises `QueryError` with a message for people."""
+def parse(query_string: str, blank_ok: bool = False) -> ParsedQuery:
+    """Parse a query string. Raises `QueryError` with a message for people.
+
+    A blank query (nothing but spaces) is an error unless `blank_ok`: then it parses to no
+    terms, which `build` turns into "every post" (for a search with filters only, such as
+    `search("", category="xwlb")`). Punctuation alone is still an error.
+    """
     if not isinstance(query_string, str):
         raise QueryError("the query must be a string")
     if len(query_string) > MAX_QUERY_LENGTH:
@@ -170,6 +175,8 @@ def parse(query_string: str) -> ParsedQuery:
     if group:
         parsed.groups.append(group)
     if not parsed.groups:
+        if blank_ok and not query_string.strip():
+            return parsed
         raise QueryError("the query has nothing to search for")
     if len(parsed.clauses) > MAX_TERMS:
         raise QueryError(f"the query has more than {MAX_TERMS} terms; search for fewer")
@@ -262,6 +269,14 @@ def _to_index_time(moment: datetime | date) -> datetime:
 def _date_query(value: str) -> wq.Query:
     start, end = parse_date_range(value)
     return wq.DateRange("date", start, end, endexcl=True)
+
+
+def check_date_range(since, until) -> None:
+    """Raise `QueryError` if `since` (a `search` argument) is after `until`: no post could
+    match, and a user who swapped them should hear so rather than get 0 results."""
+    start, end = coerce_date(since, end=False), coerce_date(until, end=True)
+    if start is not None and end is not None and start >= end:
+        raise QueryError(f"since {since} is after until {until}: no post can be dated in between")
 
 
 def coerce_date(value: str | date | datetime | None, end: bool) -> datetime | None:

@@ -84,8 +84,11 @@ def render_results(
     from .highlight import to_rich
 
     noun = "result" if results.total == 1 else "results"
-    query = shortened(results.query, HEADER_QUERY_WIDTH)
-    header = Text.assemble((str(results.total), "bold"), f" {noun} for ", (query, "bold"))
+    header = Text.assemble((str(results.total), "bold"), f" {noun}")
+    if results.query.strip():
+        header.append(" for ").append(shortened(results.query, HEADER_QUERY_WIDTH), "bold")
+    else:  # filters only (`search '' --category xwlb`)
+        header.append(", newest first")
     if labels and results.exact_total != results.total:
         parts = [f"{results.exact_total} exact"]
         if results.synonym_total:
@@ -237,8 +240,20 @@ def print_fields(console, rows: list[tuple[str, str | None]]) -> None:
 
 
 def local_minute(moment: datetime | None) -> str:
-    """`YYYY-MM-DD HH:MM` in the post's own time zone, or ''."""
-    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+    """`YYYY-MM-DD HH:MM` in the post's own time zone (UTC+08:00 unless its front matter
+    named another), just `YYYY-MM-DD` at midnight (most likely a post with only a date), or ''."""
+    if moment is None:
+        return ""
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{moment:%Y-%m-%d}"
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def china_date(moment: datetime | None) -> str:
+    """`YYYY-MM-DD` of an aware datetime in UTC+08:00, the zone of the archives, or ''."""
+    from .documents import CHINA_TIME
+
+    return f"{moment.astimezone(CHINA_TIME):%Y-%m-%d}" if moment else ""
 
 
 def json_value(value):

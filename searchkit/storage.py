@@ -5,6 +5,8 @@ with their metadata, and the writer lock.
 * `gen-*` folders each hold a Whoosh index, `meta.json` and `vocab.txt`.
 * `LOCK` is held (fcntl) by whichever process writes; readers never take it. The OS releases
   it when the process dies, so a killed writer leaves no stale lock behind.
+* `gen-*/READERS` is held shared (fcntl) by each open `Index` reading that generation, so a
+  rebuild can tell which old generations no reader uses any more and delete them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ FORMAT_VERSION = 2  # 2: the join fields (title_joins, body_joins)
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"
+READERS = "READERS"
 LOCK_TIMEOUT = 30.0
 
 
@@ -78,6 +81,7 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
         },
     )
     Vocabulary().save(folder)
+    (folder / READERS).touch()
     return generation
 
 
@@ -96,11 +100,54 @@ def point_to(path: Path, generation: str) -> None:
         os.close(directory)
 
 
-def remove_old_generations(path: Path, keep: set[str]) -> None:
-    """Delete generation folders other than `keep` (the new one and the one just replaced,
-    which readers opened before the swap may still be using)."""
+def hold_generation(path: Path, generation: str):
+    """Take a shared lock on `generation`'s `READERS` file, for as long as an `Index` reads
+    that generation; returns the open file to close to let it go (None for a generation made
+    before searchkit had reader locks). Raises `FileNotFoundError` when the generation is
+    gone or being removed: the caller reads `CURRENT` again."""
+    import fcntl
+
+    folder = path / generation
+    try:
+        handle = open(folder / READERS, "rb")  # read-only: readers may not own the index
+    except FileNotFoundError:
+        if (folder / META).is_file():
+            return None
+        raise
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        if not (folder / READERS).exists():  # removed between our open and our lock
+            raise BlockingIOError
+    except BlockingIOError:
+        handle.close()
+        raise FileNotFoundError(f"generation {generation} is being removed") from None
+    return handle
+
+
+def remove_old_generations(path: Path, live: str, replaced: str | None = None) -> None:
+    """Delete every generation folder but `live` that no reader holds (see
+    `hold_generation`), including those a crashed rebuild left half-built. Call it under
+    the writer `lock`, so that no other rebuild's new generation is taken for an old one.
+
+    A generation without `READERS` (made by an older searchkit) cannot say whether it is in
+    use: it is kept if it is the one just `replaced`, as older versions did.
+    """
+    import fcntl
+
     for folder in path.glob("gen-*"):
-        if folder.name not in keep and folder.is_dir():
+        if folder.name == live or not folder.is_dir():
+            continue
+        try:
+            handle = open(folder / READERS, "rb")
+        except FileNotFoundError:
+            if folder.name != replaced:
+                shutil.rmtree(folder, ignore_errors=True)
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a reader is still on it; the next rebuild tries again
             shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -777,3 +777,101 @@ def test_a_page_past_the_end_says_how_many_pages_there_are(handmade_path):
     assert result.exit_code == 0
     assert "page 99 of" not in result.stdout
     assert "No hits on page 99: 3 results fill 3 pages of 1." in result.stdout
+
+
+# --- show by id, path or -id; filters; stats --------------------------------------------
+
+
+@pytest.fixture
+def demo_posts_index(tmp_path, few_demo_posts):
+    path = tmp_path / "index"
+    assert run("index", few_demo_posts, "--index", path).exit_code == 0
+    return path
+
+
+def test_show_takes_an_id_the_id_without_md_or_the_path(
+    demo_posts_index, few_demo_posts, monkeypatch
+):
+    post = sorted(few_demo_posts.glob("*.md"))[1]
+    monkeypatch.chdir(few_demo_posts.parent)
+    for reference in (post.name, post.stem, post, f"{few_demo_posts.name}/{post.name}"):
+        result = run("show", reference, "--index", demo_posts_index, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["id"] == post.name
+    similar = run("similar", post.stem, "--index", demo_posts_index, "--json")
+    assert json.loads(similar.stdout)["id"] == post.name
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [["-202205262391921712.md"], ["--", "-202205262391921712.md"], ["-202205262391921712"]],
+)
+def test_an_id_starting_with_a_minus(demo_posts_index, reference):
+    result = run("show", "--index", demo_posts_index, "--json", *reference)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["id"] == "-202205262391921712.md"
+    similar = run("similar", "--index", demo_posts_index, "--json", *reference)
+    assert (
+        similar.exit_code in (0, 1) and json.loads(similar.stdout)["id"] == "-202205262391921712.md"
+    )
+
+
+def test_since_after_until_is_a_user_error(handmade_path):
+    result = run(
+        "search", "回购", "--since", "2023", "--until", "2022-12", "--index", handmade_path
+    )
+    assert_one_error_line(result)
+    assert "since 2023 is after until 2022-12" in result.stderr
+
+
+def test_an_unknown_category_or_tag_gets_a_note(handmade_path):
+    for option in ("--category", "--tag"):
+        result = run("search", "回购", option, "nope", "--index", handmade_path)
+        assert result.exit_code == 1
+        assert f"note: no post has {option[2:]} 'nope'" in result.stderr
+    known = run("search", "北向", "--category", "MACRO", "--index", handmade_path)
+    assert known.exit_code == 1 and known.stderr == ""  # a's category; a has no 北向
+
+
+def test_an_empty_query_with_filters_lists_the_newest_posts(handmade_path):
+    _, document = search_json("", "--category", "macro", "--index", handmade_path)
+    assert [hit["id"] for hit in document["hits"]] == ["a"]
+    result = run("search", "--since", "2022", "--index", handmade_path, "--json")
+    assert [hit["id"] for hit in json.loads(result.stdout)["hits"]] == ["d", "b", "a"]
+    shown = run("search", "--since", "2022", "--index", handmade_path)
+    assert shown.stdout.startswith("3 results, newest first")
+    assert_one_error_line(run("search", "--index", handmade_path))  # no words, no filter
+    assert_one_error_line(run("search", "", "--index", handmade_path))
+
+
+def test_stats_shows_china_dates_and_counts_user_dictionary_words(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from searchkit import Document
+
+    china = timezone(timedelta(hours=8))
+    words = tmp_path / "words.txt"
+    words.write_text("北向交易资金 100\n量化紧缩 50 n\n# a comment\n\n", "utf-8")
+    with Index.create(tmp_path / "index", userdict=words) as index:
+        index.add(
+            [
+                Document(
+                    id="x", title="a", body="b", date=datetime(2022, 6, 7, 23, 30, tzinfo=china)
+                ),
+                Document(
+                    id="y", title="a", body="b", date=datetime(2022, 6, 8, 1, 0, tzinfo=china)
+                ),
+            ]
+        )
+    result = run("stats", "--index", tmp_path / "index")
+    assert "2022-06-07 … 2022-06-08" in result.stdout  # in UTC both are 2022-06-07
+    assert "user dictionary of 2 words" in result.stdout
+
+
+def test_dates_shown_in_the_posts_zone_and_without_a_time_at_midnight():
+    from datetime import datetime, timedelta, timezone
+
+    china = timezone(timedelta(hours=8))
+    assert render.local_minute(datetime(2022, 6, 7, 13, 59, tzinfo=china)) == "2022-06-07 13:59"
+    assert render.local_minute(datetime(2022, 6, 7, tzinfo=china)) == "2022-06-07"
+    assert render.china_date(datetime(2022, 6, 7, 17, tzinfo=timezone.utc)) == "2022-06-08"

@@ -338,6 +338,65 @@ def test_use_after_close_is_an_error(tmp_path):
     assert Index.open(tmp_path / "index").count() == len(HANDMADE)
 
 
+def test_lookup_by_id_id_without_suffix_or_path(tmp_path, monkeypatch):
+    posts = tmp_path / "posts"
+    (posts / "sub").mkdir(parents=True)
+    (posts / "sub" / "x.md").write_text("---\ntitle: 缩表\n---\n正文\n", "utf-8")
+    index = Index.create(tmp_path / "index")
+    index.update_from(posts)
+    monkeypatch.chdir(posts)
+    for reference in ("sub/x.md", "sub/x", posts / "sub" / "x.md", "sub/../sub/x.md", "./sub/x.md"):
+        assert index.lookup(reference).id == "sub/x.md", reference
+    with pytest.raises(KeyError):
+        index.lookup("x")
+
+
+def test_count_by_category_and_tag(handmade_index):
+    assert handmade_index.count() == 5
+    assert handmade_index.count(category="MACRO") == 1
+    assert handmade_index.count(tag="资金") == 1
+    assert handmade_index.count(category="macro", tag="资金") == 0
+    assert handmade_index.count(category="nope") == 0
+
+
+def test_a_blank_query_with_filters_lists_the_posts_they_let_through(handmade_index):
+    from searchkit import QueryError
+
+    assert [hit.id for hit in handmade_index.search("", category="company")] == ["b"]
+    newest = handmade_index.search(" ", since="2022", sort="date")
+    assert [hit.id for hit in newest] == ["d", "b", "a"]
+    with pytest.raises(QueryError):
+        handmade_index.search("")
+    with pytest.raises(QueryError):
+        handmade_index.search("，。", category="company")  # punctuation is not blank
+
+
+def test_a_rebuild_removes_the_generations_no_reader_uses(tmp_path):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "x.md").write_text("---\ntitle: 缩表\n---\n正文\n", "utf-8")
+    index = Index.create(tmp_path / "index")
+    index.update_from(posts)
+    first = index.stats().generation
+    reader = Index.open(tmp_path / "index")
+    assert reader.count() == 1
+    index.rebuild()
+    second = index.stats().generation
+    assert {p.name for p in (tmp_path / "index").glob("gen-*")} == {first, second}  # in use
+    reader.close()
+    index.rebuild()
+    live = index.stats()
+    assert [p.name for p in (tmp_path / "index").glob("gen-*")] == [live.generation]
+    folder = tmp_path / "index" / live.generation
+    assert live.size_bytes == sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def test_user_dictionary_word_count():
+    from searchkit.analysis import Analyzer
+
+    assert Analyzer("北向交易资金 100\n量化紧缩 50 n\n# a comment\n\n").user_word_count == 2
+
+
 def test_open_errors(tmp_path):
     with pytest.raises(IndexNotFoundError, match="searchkit index"):
         Index.open(tmp_path / "nothing")
