@@ -195,14 +195,14 @@ def print_folded(console, text, indent: int = 0, lead=None) -> None:
     from rich.text import Text
 
     width = max(console.width - indent, 20)
-    lines = text.split("\n", allow_blank=True)
-    for number, line in enumerate(lines):
+    margin = lead if lead is not None else Text(" " * indent)
+    for line in text.split("\n", allow_blank=True):
         parts = line.divide(_folds(line, width)) if console.is_terminal else [line]
         for part in parts:
-            part.rstrip()
-            margin = lead if number == 0 and part is parts[0] and lead is not None else None
-            margin = margin or Text(" " * indent)
-            console.print(margin + part if part.plain else Text(""), soft_wrap=True)
+            printed = margin + part
+            printed.rstrip()  # also leaves a blank line blank, not a row of indent spaces
+            console.print(printed, soft_wrap=True)
+            margin = Text(" " * indent)
 
 
 def _folds(line, width: int) -> list[int]:
