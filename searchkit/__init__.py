@@ -10,6 +10,7 @@ from .documents import Document, LoadProblem, load_posts
 from .errors import (
     BadDocumentError,
     IncompatibleIndexError,
+    IndexDamagedError,
     IndexExistsError,
     IndexLockedError,
     IndexNotFoundError,
@@ -27,6 +28,7 @@ __all__ = [
     "Hit",
     "IncompatibleIndexError",
     "Index",
+    "IndexDamagedError",
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",

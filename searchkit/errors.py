@@ -60,3 +60,16 @@ class BadDocumentError(SearchkitError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class IndexDamagedError(SearchkitError):
+    """The index cannot be read or written as it is on disk; `searchkit rebuild` makes a new
+    one from the posts. `why` says what failed."""
+
+    def __init__(self, path: Path | str, why: str):
+        self.path = Path(path)
+        self.why = why
+        super().__init__(
+            f"the index at {self.path} cannot be updated ({why}); "
+            f"rebuild it with `searchkit rebuild --index {self.path}`"
+        )
