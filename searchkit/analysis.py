@@ -149,6 +149,9 @@ def finance_dictionary() -> str:
     return resources.files("searchkit").joinpath("data/finance_dict.txt").read_text("utf-8")
 
 
+_TOKENIZERS: dict[str, object] = {}  # user dictionary text -> its loaded jieba Tokenizer
+
+
 class Analyzer:
     """Normalization + tokenization with one jieba dictionary.
 
@@ -182,7 +185,10 @@ class Analyzer:
 
     @property
     def jieba(self):
-        """The jieba tokenizer, loaded on first use."""
+        """The jieba tokenizer, loaded on first use: once a process for each user dictionary,
+        so opening an index again (a cron loop, a server, the tests) does not pay ~1 s again."""
+        if self._jieba is None:
+            self._jieba = _TOKENIZERS.get(self.userdict)
         if self._jieba is None:
             import jieba
 
@@ -192,7 +198,7 @@ class Analyzer:
             for source in (finance_dictionary(), self.userdict):
                 for word, freq in _read_dictionary(source):
                     tokenizer.add_word(normalize(word), freq)
-            self._jieba = tokenizer
+            self._jieba = _TOKENIZERS[self.userdict] = tokenizer
         return self._jieba
 
     def tokenize(self, normalized: str) -> Iterator[Token]:

@@ -62,6 +62,19 @@ class BadDocumentError(SearchkitError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class IndexDamagedError(SearchkitError):
+    """The index cannot be read or written as it is on disk; `searchkit rebuild` makes a new
+    one from the posts. `why` says what failed."""
+
+    def __init__(self, path: Path | str, why: str):
+        self.path = Path(path)
+        self.why = why
+        super().__init__(
+            f"the index at {self.path} cannot be updated ({why}); "
+            f"rebuild it with `searchkit rebuild --index {self.path}`"
+        )
+
+
 class IndexClosedError(SearchkitError):
     """The `Index` was used after `close()` (or after its `with` block ended)."""
 

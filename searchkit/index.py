@@ -13,7 +13,7 @@ import heapq
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,6 +31,7 @@ from .documents import Document, LoadProblem
 from .errors import (
     IncompatibleIndexError,
     IndexClosedError,
+    IndexDamagedError,
     IndexExistsError,
     IndexNotFoundError,
     SearchkitError,
@@ -649,14 +650,7 @@ class Index:
         reader = searcher.reader()
         folder = self.path / self._generation
         size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-        dates = []
-        if "date" in reader.indexed_field_names():
-            # Only the full-precision terms: numeric fields also index shifted ones.
-            field = reader.schema["date"]
-            dates = [
-                field.from_bytes(t).replace(tzinfo=timezone.utc)
-                for t in field.sortable_terms(reader, "date")
-            ]
+        dates = _live_dates(reader)
         return IndexStats(
             path=self.path,
             documents=searcher.doc_count(),
@@ -688,7 +682,14 @@ class Index:
                 raise
             if new_words:
                 self.vocabulary().union(new_words).save(folder)
-            writer.commit()
+            try:
+                writer.commit()  # may merge segments (Whoosh's MERGE_SMALL)
+            except (OSError, SearchkitError):
+                raise
+            except Exception as error:  # noqa: BLE001 - Whoosh cannot write this index
+                with suppress(Exception):
+                    writer.cancel()  # releases Whoosh's write lock; the old TOC stays live
+                raise IndexDamagedError(self.path, f"{type(error).__name__}: {error}") from error
         self._vocab = None
 
 
@@ -708,13 +709,29 @@ def _record(result, writer, words: set, known: dict, report: UpdateReport) -> No
 
 
 def _top_terms(reader, fieldname: str, limit: int = 10) -> list[tuple[str, int]]:
-    """The most frequent terms of a keyword field, with their document counts."""
+    """The most frequent terms of a keyword field, with their numbers of live documents (a
+    term's document frequency also counts deleted posts until their segment is merged)."""
     if fieldname not in reader.indexed_field_names():
         return []
-    counts = [
-        (term.decode("utf-8"), info.doc_frequency()) for term, info in reader.iter_field(fieldname)
-    ]
+    counts = []
+    for term, info in reader.iter_field(fieldname):
+        if reader.has_deletions():
+            count = sum(1 for _ in reader.postings(fieldname, term).all_ids())
+        else:
+            count = info.doc_frequency()
+        if count:
+            counts.append((term.decode("utf-8"), count))
     return sorted(counts, key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def _live_dates(reader) -> list[datetime]:
+    """The dates (UTC) of the live dated documents, from the sortable `date` column (its
+    terms would also count deleted posts)."""
+    if not reader.doc_count_all() or not reader.has_column("date"):
+        return []
+    column, field = reader.column_reader("date", translate=False), reader.schema["date"]
+    values = {column[docnum] for docnum in reader.all_doc_ids()} - {0}  # 0: undated
+    return [field.from_column_value(value).replace(tzinfo=timezone.utc) for value in values]
 
 
 class _TopCollector(collectors.TopCollector):

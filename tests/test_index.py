@@ -454,24 +454,3 @@ def test_a_broken_link_is_reported_not_fatal(tmp_path):
     report = index.update_from(posts)
     assert report.added == [REFERENCE_POST.name]
     assert [p.path.name for p in report.skipped] == ["dangling.md"]
-
-
-def test_term_pool_yields_postings_in_field_term_document_order():
-    from searchkit.codec import TermPool
-
-    pool = TermPool()
-    for item in [
-        ("body", "逆回购".encode(), 0, 1.0, b"p0"),
-        ("body", b"a", 3, 2.0, b"p3"),
-        ("body", b"a", 1, 1.0, b"p1"),  # out of order: sorted on the way out
-        ("body_joins", "息预".encode(), 2, 1.0, b""),
-        ("body", b"a", 5, 1.0, b"p5"),
-    ]:
-        pool.add(item)
-    assert list(pool.iter_postings()) == [
-        ("body", b"a", 1, 1.0, b"p1"),
-        ("body", b"a", 3, 2.0, b"p3"),
-        ("body", b"a", 5, 1.0, b"p5"),
-        ("body", "逆回购".encode(), 0, 1.0, b"p0"),
-        ("body_joins", "息预".encode(), 2, 1.0, b""),
-    ]
