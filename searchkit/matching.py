@@ -205,6 +205,7 @@ class Contains(query.Query):
         self.fieldname = fieldname
         self.plan = plan
         self.boost = boost
+        self._counted = None  # (searcher, its segments' counts): see `_counted_segments`
 
     def __repr__(self):
         return f"Contains({self.fieldname!r}, {self.plan.text!r}, boost={self.boost})"
@@ -243,12 +244,13 @@ class Contains(query.Query):
         reader = searcher.reader()
         parent = searcher.get_parent()
         if self.plan.one_run and JOINS.get(self.fieldname) in searcher.schema:
-            counts, full = self._counts(reader)
+            counted = self._counted_segments(parent)
+            counts, full = counted[id(reader)] if id(reader) in counted else self._counts(reader)
             if not counts:
                 return matching.NullMatcher()
-            # One segment: the matches counted are all of them, so their number is exact.
-            df = len(counts) if parent is searcher else None
-            scoring = self._scoring(parent, context, df)
+            # The matches of every segment are counted, so their number is exact.
+            df = sum(len(segment_counts) for segment_counts, _ in counted.values())
+            scoring = self._scoring(parent, context, df or len(counts))
             docs = sorted(counts)
             return CountedMatcher(docs, [counts[d] for d in docs], self, reader, full, scoring)
         present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
@@ -276,6 +278,19 @@ class Contains(query.Query):
             avgdl=parent.avg_field_length(self.fieldname) or 1.0,
             scored=context is None or context.weighting is not None,
         )
+
+    def _counted_segments(self, parent) -> dict[int, tuple[dict[int, float], list[str]]]:
+        """`_counts` of every segment of the searcher `parent`, by id of its reader: counted
+        once for the whole search, so a query over several segments knows its exact document
+        frequency (an estimate from the words' frequencies costs a term lookup for every word
+        containing the text in every segment: on two segments, 3x the time of one)."""
+        if self._counted is None or self._counted[0] is not parent:
+            leaves = [leaf for leaf, _ in parent.leaf_searchers()]
+            self._counted = (
+                parent,
+                {id(leaf.reader()): self._counts(leaf.reader()) for leaf in leaves},
+            )
+        return self._counted[1]
 
     def _counts(self, reader) -> tuple[dict[int, float], list[str]]:
         """For a one-run text: {document: weighted occurrences} in this segment, and the

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from .highlight import find_marks, make_snippet
+from .highlight import find_marks, make_snippet, marked_terms
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,8 @@ class Hit:
     of a natural-language query); they rank in that order.
 
     The snippet and marks are made from `body` and `terms` when first read: a program that
-    wants only ids or titles does not pay for them."""
+    wants only ids or titles does not pay for them. A best-match hit does not mark a lone
+    character or digit that jieba cut out of a longer query term (see `marked_terms`)."""
 
     id: str
     path: Path | None
@@ -49,12 +50,16 @@ class Hit:
 
     @cached_property
     def title_marks(self) -> tuple[tuple[int, int], ...]:
-        return tuple(find_marks(self.title, list(self.terms)))
+        return tuple(find_marks(self.title, self._marked_terms))
 
     @cached_property
     def _snippet(self) -> tuple[str, tuple[tuple[int, int], ...]]:
-        snippet, marks = make_snippet(self.title, self.body, list(self.terms))
+        snippet, marks = make_snippet(self.title, self.body, self._marked_terms)
         return snippet, tuple(marks)
+
+    @cached_property
+    def _marked_terms(self) -> list[str]:
+        return marked_terms(self.terms, self.match)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """A pytest plugin that runs whoosh-reloaded's own test suite on searchkit's codec and pool.
 
 `tests/test_codec.py::test_whoosh_suite` loads it (`-p searchkit_plugin`) in an unpacked
-whoosh-reloaded sdist of the installed version. Every Whoosh segment writer then writes with
-`searchkit.codec.Codec` and `searchkit.codec.TermPool`, as a searchkit commit does, and
-Whoosh's tests read the segments back through all of Whoosh's code paths.
+whoosh-reloaded sdist of the installed version. Every Whoosh index writer is then searchkit's
+`codec.Writer` (its block-at-a-time segment merge), writing with `codec.Codec` and
+`codec.TermPool`, as a searchkit commit does, and Whoosh's tests read the segments back
+through all of Whoosh's code paths. (Whoosh's merge policy stays: its tests count segments.)
 
 The tests of what searchkit does not use are listed in `SKIPPED`, each with its reason.
 """
@@ -12,13 +13,22 @@ from __future__ import annotations
 
 import pytest
 import whoosh.codec
+import whoosh.index
 import whoosh.writing
 
-from searchkit.codec import Codec, TermPool
+from searchkit.codec import Codec, TermPool, Writer
 
 WHOOSH_POOL = whoosh.writing.PostingPool
 whoosh.codec.default_codec = lambda *args, **kwargs: Codec()
 whoosh.writing.PostingPool = lambda *args, **kwargs: TermPool()
+WHOOSH_WRITER = whoosh.index.FileIndex.writer
+
+
+def _writer(self, procs=1, **kwargs):
+    return Writer(self, **kwargs) if procs <= 1 else WHOOSH_WRITER(self, procs, **kwargs)
+
+
+whoosh.index.FileIndex.writer = _writer
 
 # searchkit turns per-block length statistics off (Codec.length_stats): it counts every match
 # and never skips a block by its best possible score, so the term records have no lengths.
