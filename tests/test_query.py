@@ -256,7 +256,7 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
     (and AndMaybe) of the same parts, over an index of two segments."""
     from whoosh import query as wq
 
-    from searchkit.index import _collect
+    from searchkit.searching import _collect
     from searchkit.query import build
 
     searcher = corpus_index._current_searcher()
@@ -284,7 +284,7 @@ def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
     with and without a mask of documents already shown by an earlier tier."""
     from whoosh import collectors
 
-    from searchkit.index import _top, _TopCollector
+    from searchkit.searching import _top, _TopCollector
     from searchkit.query import build
 
     searcher = corpus_index._current_searcher()

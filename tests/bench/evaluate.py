@@ -68,7 +68,8 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
         build_seconds = time.monotonic() - started
         for query in queries[:WARMUP_QUERIES]:
             ranked_ids(index, query["query"])
-        reciprocal_ranks, recall10, recall100, latencies, query_errors = [], [], [], [], 0
+        reciprocal_ranks, recall10, recall100, latencies = [], [], [], []
+        query_errors = empty = 0
         for query in queries:
             started = time.perf_counter()
             ids = ranked_ids(index, query["query"])
@@ -76,6 +77,7 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
             if ids is None:
                 query_errors += 1
                 ids = []
+            empty += not ids
             relevant = set(query["relevant"])
             rank = next((i for i, doc_id in enumerate(ids[:10], 1) if doc_id in relevant), None)
             reciprocal_ranks.append(1 / rank if rank else 0.0)
@@ -90,6 +92,7 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
         "mrr@10": statistics.fmean(reciprocal_ranks),
         "recall@10": statistics.fmean(recall10),
         "recall@100": statistics.fmean(recall100),
+        "no_result": empty / len(queries),
         "latency_p50_ms": percentile(latencies, 0.50),
         "latency_p95_ms": percentile(latencies, 0.95),
         "build_seconds": build_seconds,
