@@ -230,10 +230,11 @@ class Index:
     ) -> SearchResults:
         """Search the index. See docs/library.md for the query syntax.
 
-        Returns `SearchResults` (iterable of `Hit`, with `total`). Posts containing the terms
+        Returns `SearchResults` (iterable of `Hit`, with `total`, the same for every page).
+        Posts containing the terms (an unquoted term of several words: its words, anywhere)
         come first, then posts containing a synonym instead (`synonyms`: True for the shipped
-        list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then, for
-        a natural-language query, best-match hits. `exact_only` keeps only the first tier. `sort` is
+        list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then
+        best-match hits. `exact_only` keeps only the terms as typed. `sort` is
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
         take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day.
         Raises `QueryError` for a malformed query.

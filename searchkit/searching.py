@@ -54,15 +54,17 @@ def search(
     plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)
     filters = _filters(since, until, category, tag)
     wanted = offset + limit
+    # Every tier runs whatever the page, so the totals and the page count are the same on
+    # every page and for every limit, and the pages make one ranking.
     tiers = [
-        ("exact", plan.exact, plan.terms, True),
-        ("synonym", plan.synonym, plan.terms + plan.synonym_terms, True),
-        ("relaxed", plan.relaxed, plan.relaxed_terms + plan.terms, False),
+        ("exact", plan.exact, plan.terms),
+        ("synonym", plan.synonym, plan.terms + plan.synonym_terms),
+        ("relaxed", plan.relaxed, plan.relaxed_terms + plan.terms),
     ]
     picked, totals, seen = [], {}, set()
-    for kind, tier_query, terms, always in tiers:
+    for kind, tier_query, terms in tiers:
         found = sum(totals.values())
-        if tier_query is None or (not always and found >= wanted):
+        if tier_query is None:
             continue
         hits = _collect(searcher, tier_query, max(wanted - found, 1), filters, seen, sort)
         totals[kind] = len(hits)
