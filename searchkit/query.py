@@ -460,7 +460,7 @@ def may_relax(parsed: ParsedQuery) -> bool:
     phrase, or one restricted to a field (title:, tag: ...)."""
     if len(parsed.groups) == 1 and parsed.groups[0][0].phrase:
         return False
-    return all(c.field in (None,) for c in parsed.clauses if not c.negated)
+    return all(clause.field is None for clause in parsed.clauses if not clause.negated)
 
 
 def _relaxed_query(words: list[str], vocab: Vocabulary, synonyms: Synonyms) -> wq.Query:
