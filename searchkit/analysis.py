@@ -206,7 +206,7 @@ class Analyzer:
         pos = 0
         last_end = 0
         last_word = False
-        cut = self.jieba.cut
+        cut = None  # jieba loads on the first Chinese run: letters and digits do without
         for match in RUNS.finditer(normalized):
             start = match.start()
             is_word = match.lastgroup == "word"
@@ -217,6 +217,7 @@ class Analyzer:
                 pos += 1
             else:
                 offset = start
+                cut = cut or self.jieba.cut
                 for piece in cut(match.group(), HMM=True):
                     end = offset + len(piece)
                     yield Token(piece, pos, offset, end)

@@ -9,7 +9,6 @@ a crash mid-rebuild leaves the old one in place.
 
 from __future__ import annotations
 
-import heapq
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -18,13 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from whoosh import collectors, scoring
 from whoosh import index as whoosh_index
-from whoosh.query import AndNot, Term
-from whoosh.searching import Results
+from whoosh import scoring
+from whoosh.query import Term
 
-from . import documents, ingest, storage
-from . import query as query_module
+from . import documents, ingest, searching, storage
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .codec import open_writer
 from .documents import Document, LoadProblem
@@ -36,20 +33,16 @@ from .errors import (
     IndexNotFoundError,
     SearchkitError,
 )
-from .results import Hit, SearchResults
+from .results import SearchResults
 from .schema import known_files
-from .scoring import K1, B, scored_documents
+from .scoring import K1, B
+from .searching import stored_document
 from .storage import CURRENT, FORMAT_VERSION
-from .suggest import suggest
 from .synonyms import Synonyms
 from .vocabulary import Vocabulary
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)
 
-SUGGESTIONS = 6  # corrections tried, best first, until one finds something
-SUGGEST_SHORT_TERM = 6
-SUGGEST_MAX_TERMS = 4
-SUGGEST_MAX_LENGTH = 20  # longer terms are pasted text, not typed words: no did-you-mean
 SYNONYMS_FILE = "synonyms.txt"  # the index's own synonym groups, beside CURRENT
 
 
@@ -304,7 +297,7 @@ class Index:
         fields = self._current_searcher().document(id=doc_id)
         if fields is None:
             raise KeyError(doc_id)
-        return _stored_document(fields)
+        return stored_document(fields)
 
     def lookup(self, reference: str | Path) -> Document:
         """The stored document `reference` names: its id (`2022-06-07-2022060724.md`), its
@@ -316,7 +309,7 @@ class Index:
         for doc_id in (text, *(text + suffix for suffix in documents.POST_SUFFIXES)):
             fields = searcher.document(id=doc_id)
             if fields is not None:
-                return _stored_document(fields)
+                return stored_document(fields)
         wanted = Path(text).expanduser()
         # Only files of the same name are resolved: a few system calls, not one per post.
         for doc_id, known in known_files(searcher.reader()).items():
@@ -356,74 +349,25 @@ class Index:
     ) -> SearchResults:
         """Search the index. See docs/library.md for the query syntax.
 
-        Returns `SearchResults` (iterable of `Hit`, with `total`). Posts containing the terms
+        Returns `SearchResults` (iterable of `Hit`, with `total`, the same for every page).
+        Posts containing the terms (an unquoted term of several words: its words, anywhere)
         come first, then posts containing a synonym instead (`synonyms`: True for the shipped
-        list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then, for
-        a natural-language query, best-match hits. `exact_only` keeps only the first tier. `sort` is
+        list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then
+        best-match hits. `exact_only` keeps only the terms as typed. `sort` is
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
         take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day. With a
         filter, `query` may be "": every post the filters let through (newest first with
         `sort="date"`). Raises `QueryError` for a malformed query.
         """
-        if sort not in ("relevance", "date"):
-            raise query_module.QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
-        if limit < 0 or offset < 0:
-            raise query_module.QueryError("limit and offset must not be negative")
-        filtered = any(value is not None for value in (since, until, category, tag))
-        parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
-        searcher = self._current_searcher()
-        vocab = self._loaded_vocabulary()
-        synonyms = Synonyms.empty() if exact_only else self._synonyms(synonyms)
-        plan = query_module.build(parsed, vocab, self.analyzer, exact_only, synonyms)
-        filters = _filters(since, until, category, tag)
-        wanted = offset + limit
-        tiers = [
-            ("exact", plan.exact, plan.terms, True),
-            ("synonym", plan.synonym, plan.terms + plan.synonym_terms, True),
-            ("relaxed", plan.relaxed, plan.relaxed_terms + plan.terms, False),
-        ]
-        picked, totals, seen = [], {}, set()
-        for kind, tier_query, terms, always in tiers:
-            found = sum(totals.values())
-            if tier_query is None or (not always and found >= wanted):
-                continue
-            hits = _collect(searcher, tier_query, max(wanted - found, 1), filters, seen, sort)
-            totals[kind] = len(hits)
-            seen |= hits.docs()
-            start = max(0, offset - found)
-            picked += [(hit, kind, terms) for hit in hits[start : max(wanted - found, 0)]]
-        total, synonym_total = sum(totals.values()), totals.get("synonym", 0)
-        return SearchResults(
-            query,
-            total,
-            totals["exact"],
-            [self._hit(hit, kind, terms) for hit, kind, terms in picked[:limit]],
-            tuple(plan.terms),
-            synonym_total,
-            self._suggestion(parsed, vocab, searcher)
-            if self._wants_suggestion(parsed, total, totals["exact"] + synonym_total)
-            else None,
+        return searching.search(
+            self, query, limit, offset, sort, exact_only, since, until, category, tag, synonyms
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
         """The posts most like the post `doc_id`: best match on its most telling words
         (BM25 on the words that are frequent in it and rare in the index).
         Raises `KeyError` if there is no such post."""
-        doc = self.get(doc_id)
-        searcher = self._current_searcher()
-        words = query_module.key_words(doc.title, doc.body, self.analyzer, searcher)
-        if not words:
-            return SearchResults(f"similar:{doc_id}", 0, 0)
-        similar_query = AndNot(query_module.weighted_words(words), Term("id", doc_id))
-        hits = _collect(searcher, similar_query, limit, None, None, "relevance")
-        terms = list(words)[: query_module.HIGHLIGHTED_KEY_WORDS]
-        return SearchResults(
-            f"similar:{doc_id}",
-            len(hits),
-            0,
-            [self._hit(hit, "relaxed", terms) for hit in hits[:limit]],
-            tuple(terms),
-        )
+        return searching.similar(self, doc_id, limit)
 
     def synonyms(self) -> Synonyms:
         """The synonyms searches use by default: the shipped list and the index's own
@@ -441,54 +385,6 @@ class Index:
         if isinstance(synonyms, Synonyms):
             return synonyms
         return self.synonyms() if synonyms else Synonyms.empty()
-
-    @staticmethod
-    def _wants_suggestion(parsed, total: int, literal_total: int) -> bool:
-        """Did you mean ...? when nothing was found, or only best-match hits for a few short
-        terms (美联储宿表), not for every question (whose words are rarely misspelt)."""
-        if len(parsed.text_terms()) > SUGGEST_MAX_TERMS:
-            return False  # a pasted paragraph: its suggestions cost seconds and help nobody
-        if not total:
-            return True
-        short = all(len(term) <= SUGGEST_SHORT_TERM for term in parsed.text_terms())
-        return not literal_total and short and not parsed.question and len(parsed.groups) <= 2
-
-    def _suggestion(self, parsed, vocab: Vocabulary, searcher) -> str | None:
-        """A corrected query (did you mean ...?) that finds something, or None."""
-
-        def doc_frequency(word: str) -> int:
-            return searcher.doc_frequency("title", word) + searcher.doc_frequency("body", word)
-
-        terms = [term for term in parsed.text_terms() if len(term) <= SUGGEST_MAX_LENGTH]
-        choices = {term: suggest(term, vocab, doc_frequency, SUGGESTIONS) for term in terms}
-        for rank in range(SUGGESTIONS):  # each term's best correction first, then the next
-            corrections = {t: found[rank] for t, found in choices.items() if len(found) > rank}
-            if not corrections:
-                return None
-            corrected = query_module.unparse(parsed, corrections)
-            try:
-                plan = query_module.build(query_module.parse(corrected), vocab, None, True)
-            except query_module.QueryError:
-                continue
-            if len(_collect(searcher, plan.exact, 1, None, None, "relevance")):
-                return corrected
-        return None
-
-    def _hit(self, hit, match: str, terms: list[str]) -> Hit:
-        doc = _stored_document(hit.fields())
-        return Hit(
-            doc.id,
-            doc.path,
-            doc.url,
-            doc.title,
-            doc.date,
-            doc.categories,
-            doc.tags,
-            float(hit.score or 0.0),
-            match,
-            doc.body,
-            tuple(terms),
-        )
 
     def _current_searcher(self):
         """The shared searcher, reopened if another process committed or rebuilt.
@@ -732,92 +628,6 @@ def _live_dates(reader) -> list[datetime]:
     column, field = reader.column_reader("date", translate=False), reader.schema["date"]
     values = {column[docnum] for docnum in reader.all_doc_ids()} - {0}  # 0: undated
     return [field.from_column_value(value).replace(tzinfo=timezone.utc) for value in values]
-
-
-class _TopCollector(collectors.TopCollector):
-    """Whoosh's top-N collector, also keeping the set of every matching document: without it
-    `Results.docs()` runs the whole query a second time."""
-
-    def _collect(self, global_docnum, score):
-        self.docset.add(global_docnum)
-        return super()._collect(global_docnum, score)
-
-    def results(self):
-        results = super().results()
-        results.docset = self.docset
-        return results
-
-
-def _collect(searcher, whoosh_query, limit: int, filters, mask, sort: str):
-    """Run a query; exact `len()` and `docs()` of the results whatever the limit.
-
-    Whoosh's top-N collector prunes sub-matchers whose best possible score cannot reach the
-    top N ("replace"), and then under-counts the total: searchkit turns that off.
-    """
-    limit = max(limit, 1)
-    if sort == "relevance" and filters is None:
-        return _top(searcher, whoosh_query, limit, mask)
-    if sort == "date":
-        collector = collectors.SortingCollector("date", limit=limit, reverse=True)
-    else:
-        collector = _TopCollector(limit, usequality=False, replace=0)
-    if filters is not None or mask:
-        collector = collectors.FilterCollector(collector, filters, mask)
-    searcher.search_with_collector(whoosh_query, collector)
-    return collector.results()
-
-
-def _top(searcher, whoosh_query, limit: int, mask) -> Results:
-    """What `_TopCollector` finds (the best `limit` matches, ties to the lower document
-    number, and the set of all matches), without Whoosh's collector loop: a few µs a match,
-    ~10% of a question's time on 19,803 documents once matchers hand over their scores."""
-    started = time.monotonic()
-    context = searcher.context()
-    matches: list[tuple[float, int]] = []
-    for subsearcher, offset in searcher.leaf_searchers():
-        matcher = whoosh_query.matcher(subsearcher, context)
-        matches += [(score, doc + offset) for doc, score in scored_documents(matcher)]
-    if mask:
-        matches = [match for match in matches if match[1] not in mask]
-    top = heapq.nlargest(limit, matches, key=lambda match: (match[0], -match[1]))
-    results = Results(searcher, whoosh_query, top, docset={doc for _, doc in matches})
-    results._total = len(matches)
-    results.runtime = time.monotonic() - started
-    return results
-
-
-def _filters(since, until, category, tag):
-    parts = []
-    start = query_module.coerce_date(since, end=False)
-    end = query_module.coerce_date(until, end=True)
-    if start or end:
-        from whoosh.query import DateRange
-
-        parts.append(DateRange("date", start, end, endexcl=True))
-    if category:
-        parts.append(Term("categories", category.strip().lower()))
-    if tag:
-        parts.append(Term("tags", tag.strip().lower()))
-    if not parts:
-        return None
-    from whoosh.query import And
-
-    return parts[0] if len(parts) == 1 else And(parts)
-
-
-def _stored_document(fields: dict) -> Document:
-    date = fields.get("date_iso")
-    return Document(
-        id=fields["id"],
-        title=fields.get("title") or "",
-        body=fields.get("body") or "",
-        path=Path(fields["path"]) if fields.get("path") else None,
-        date=datetime.fromisoformat(date) if date else None,
-        categories=tuple(fields.get("categories") or ()),
-        tags=tuple(fields.get("tags") or ()),
-        url=fields.get("url"),
-        checksum=fields.get("checksum"),
-    )
 
 
 # --- paths ---------------------------------------------------------------------------------

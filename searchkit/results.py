@@ -15,8 +15,8 @@ from .highlight import find_marks, make_snippet, marked_terms
 class Hit:
     """One matching post. `marks` are (start, end) offsets into `snippet` of each match,
     `title_marks` into `title`. `match` says why it was found: "exact" (contains the query's
-    terms), "synonym" (contains a synonym of a term instead) or "relaxed" (a best-match hit
-    of a natural-language query); they rank in that order.
+    terms, or an unquoted term's words), "synonym" (contains a synonym of a term instead) or
+    "relaxed" (a best-match hit on the query's words); they rank in that order.
 
     The snippet and marks are made from `body` and `terms` when first read: a program that
     wants only ids or titles does not pay for them. A best-match hit does not mark a lone

@@ -45,9 +45,14 @@ from importlib import resources
 from itertools import pairwise, product
 from pathlib import Path
 
+from . import query as query_module
 from .analysis import CJK_CHARS, RUNS, is_cjk
 from .vocabulary import Vocabulary
 
+SUGGESTIONS = 6  # corrections tried, best first, until one finds something
+SUGGEST_SHORT_TERM = 6
+SUGGEST_MAX_TERMS = 4
+SUGGEST_MAX_LENGTH = 20  # longer terms are pasted text, not typed words: no did-you-mean
 CJK_LENGTHS = range(2, 9)
 LATIN_MIN_LENGTH = 4  # shorter words are mostly codes (CPI, QT): any edit makes another one
 LATIN_TWO_EDITS = 8  # words this long may have two edits
@@ -58,6 +63,40 @@ _CJK_WORD = re.compile(f"[{CJK_CHARS}]+")
 _LATIN_WORD = re.compile("[a-z]+")
 
 DocFrequency = Callable[[str], int]
+
+
+def wants_suggestion(parsed, total: int, literal_total: int) -> bool:
+    """Did you mean ...? when nothing was found, or only best-match hits for a few short
+    terms (美联储宿表), not for every question (whose words are rarely misspelt)."""
+    if len(parsed.text_terms()) > SUGGEST_MAX_TERMS:
+        return False  # a pasted paragraph: its suggestions cost seconds and help nobody
+    if not total:
+        return True
+    short = all(len(term) <= SUGGEST_SHORT_TERM for term in parsed.text_terms())
+    return not literal_total and short and not parsed.question and len(parsed.groups) <= 2
+
+
+def corrected_query(parsed, vocab: Vocabulary, searcher, finds: Callable) -> str | None:
+    """A corrected query string (did you mean ...?) for which `finds(exact query)` is true,
+    or None. `parsed` is a `query.ParsedQuery`."""
+
+    def doc_frequency(word: str) -> int:
+        return searcher.doc_frequency("title", word) + searcher.doc_frequency("body", word)
+
+    terms = [term for term in parsed.text_terms() if len(term) <= SUGGEST_MAX_LENGTH]
+    choices = {term: suggest(term, vocab, doc_frequency, SUGGESTIONS) for term in terms}
+    for rank in range(SUGGESTIONS):  # each term's best correction first, then the next
+        corrections = {t: found[rank] for t, found in choices.items() if len(found) > rank}
+        if not corrections:
+            return None
+        corrected = query_module.unparse(parsed, corrections)
+        try:
+            plan = query_module.build(query_module.parse(corrected), vocab, None, True)
+        except query_module.QueryError:
+            continue
+        if finds(plan.exact):
+            return corrected
+    return None
 
 
 def suggest(text: str, vocab: Vocabulary, doc_frequency: DocFrequency, limit: int = 1) -> list[str]:

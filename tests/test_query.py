@@ -1,6 +1,6 @@
 import pytest
 
-from searchkit import QueryError
+from searchkit import Document, Index, QueryError
 from searchkit.query import parse, parse_date_range
 
 
@@ -8,10 +8,21 @@ def ids(results):
     return [hit.id for hit in results]
 
 
+def exact_ids(results):
+    return [hit.id for hit in results if hit.exact]
+
+
 def test_cjk_terms_match_as_substrings(handmade_index):
     assert sorted(ids(handmade_index.search("缩表"))) == ["a", "e"]
-    assert ids(handmade_index.search("逆回购")) == ["a"]
+    assert exact_ids(handmade_index.search("逆回购")) == ["a"]
     assert sorted(ids(handmade_index.search("回购"))) == ["a", "b", "c"]
+
+
+def test_best_match_hits_rank_below_the_others(handmade_index):
+    results = handmade_index.search("逆回购")  # 逆回购 is no word of this index: 回购 counts
+    assert ids(results)[0] == "a" and results.exact_total == 1 < results.total
+    assert [hit.match for hit in results][1:] == ["relaxed"] * (results.total - 1)
+    assert ids(handmade_index.search("逆回购", exact_only=True)) == ["a"]
 
 
 def test_a_match_across_jieba_words_is_found(handmade_index):
@@ -60,7 +71,7 @@ def test_synonyms_from_the_index_folder_and_from_the_caller(handmade_index):
 
 def test_did_you_mean_suggests_a_query_that_finds_something(handmade_index):
     results = handmade_index.search("北向资今")  # a typo: 今 for 金
-    assert results.total == 0 and results.suggestion == "北向资金"
+    assert results.exact_total == 0 and results.suggestion == "北向资金"
     assert handmade_index.search("北向资金").suggestion is None
     assert handmade_index.search("zzqqxx").suggestion is None
 
@@ -92,7 +103,8 @@ def test_operators(handmade_index):
     assert ids(handmade_index.search("缩表 -逆回购")) == ["e"]
     assert ids(handmade_index.search("缩表 NOT 逆回购")) == ["e"]
     assert sorted(ids(handmade_index.search("缩表 OR 回购"))) == ["a", "b", "c", "e"]
-    assert ids(handmade_index.search("缩表 隔夜")) == ["a"]
+    assert ids(handmade_index.search("缩表 隔夜")) == ["a", "e"]  # e: best match on 缩表
+    assert exact_ids(handmade_index.search("缩表 隔夜")) == ["a"]
     assert sorted(ids(handmade_index.search("title:回购"))) == ["b", "c"]
     assert ids(handmade_index.search("body:缩表 title:美联储")) == ["a"]
 
@@ -127,15 +139,50 @@ def test_pagination(handmade_index):
     assert handmade_index.search("回购 OR 缩表", limit=2).total == len(everything)
 
 
-def test_natural_language_query_is_relaxed_below_exact_hits(handmade_index):
+def test_an_unspaced_query_finds_its_words_apart(handmade_index):
+    """Post a says 美联储开始缩表。隔夜逆回购: every word, never side by side as typed."""
     results = handmade_index.search("美联储开始缩表隔夜")
-    assert results.exact_total == 0
-    assert results.total > 0 and results[0].id == "a"
-    assert all(not hit.exact for hit in results)
+    assert results.exact_total == 1 and results[0].id == "a" and results[0].exact
+    assert set(results.terms) == {"美联储", "开始", "缩表", "隔夜"}
+    assert all(not hit.exact for hit in results[1:])
     assert handmade_index.search("美联储开始缩表隔夜", exact_only=True).total == 0
+    assert handmade_index.search('"美联储开始缩表隔夜"').total == 0  # a phrase stays whole
 
 
-def test_short_keyword_is_not_relaxed(handmade_index):
+def test_question_words_are_not_required(handmade_index):
+    results = handmade_index.search("美联储什么时候开始缩表")
+    assert results.exact_total == 1 and results[0].id == "a"
+
+
+def test_a_query_whose_words_are_apart_is_never_empty(handmade_index):
+    results = handmade_index.search("回购降息")  # no post has both
+    assert results.exact_total == 0 and sorted(ids(results)) == ["b", "d"]  # 回购, 降息
+    assert {hit.match for hit in results} == {"relaxed"}
+
+
+def test_letters_and_digits_typed_together_find_their_parts(tmp_path):
+    index = Index.create(tmp_path / "index")
+    index.add(
+        [
+            Document(id="1", title="Epson Stylus Photo R310 驱动下载", body=""),
+            Document(id="2", title="三星 galaxya700 报价", body=""),
+            Document(id="3", title="Photo 下载", body=""),
+        ]
+    )
+    assert ids(index.search("epsonstylusphotor310驱动下载"))[0] == "1"
+    assert ids(index.search("galaxya7")) == ["2"]
+    assert index.search("galaxya7", exact_only=True).total == 0
+    index.close()
+
+
+def test_totals_are_the_same_on_every_page(handmade_index):
+    everything = ids(handmade_index.search("回购降息"))
+    pages = [handmade_index.search("回购降息", limit=1, offset=n) for n in range(3)]
+    assert {(page.total, page.exact_total) for page in pages} == {(2, 0)}
+    assert [ids(page) for page in pages] == [[everything[0]], [everything[1]], []]
+
+
+def test_a_keyword_nothing_contains_finds_nothing(handmade_index):
     assert handmade_index.search("缩紧").total == 0
 
 
@@ -239,6 +286,7 @@ def test_a_question_with_a_quoted_phrase_is_relaxed(handmade_index):
     results = handmade_index.search("“缩表”指的是什么？")
     assert results.exact_total == 0 and results[0].id in ("a", "e")
     assert handmade_index.search('"美联储开始缩表隔夜"').total == 0  # one phrase: exact only
+    assert handmade_index.search("title:缩表隔夜").total == 0  # a field search: no best match
 
 
 @pytest.mark.needs_corpus
@@ -256,8 +304,8 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
     (and AndMaybe) of the same parts, over an index of two segments."""
     from whoosh import query as wq
 
-    from searchkit.index import _collect
     from searchkit.query import build
+    from searchkit.searching import _collect
 
     searcher = corpus_index._current_searcher()
     plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
@@ -284,8 +332,8 @@ def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
     with and without a mask of documents already shown by an earlier tier."""
     from whoosh import collectors
 
-    from searchkit.index import _top, _TopCollector
     from searchkit.query import build
+    from searchkit.searching import _top, _TopCollector
 
     searcher = corpus_index._current_searcher()
     plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)

@@ -2,9 +2,11 @@
 
 Not a test suite: it builds throwaway indexes in a temp dir and prints figures.
 
-Relevance (MRR@10, Recall@10/100, latency) on a QA corpus with `corpus.jsonl`
-({id, title, body}) and `queries.jsonl` ({qid, query, relevant: [ids]}):
+Relevance (MRR@10, Recall@10/100, nDCG@10 where queries carry grades, the share of queries
+with no result, latency) on a corpus folder with `corpus.jsonl` ({id, title, body}) and
+`queries.jsonl` ({qid, query, relevant: [ids]}, optionally grades: {id: 0-2}):
 
+    python tests/bench/evaluate.py relevance ../shared/corpus/qbqtc
     python tests/bench/evaluate.py relevance ../shared/corpus/cmrc2018
     python tests/bench/evaluate.py relevance ../shared/corpus/drcd --t2s   # simplified queries
     python tests/bench/evaluate.py relevance ../shared/corpus/drcd --limit-queries 200 --json
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -45,6 +48,16 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+def ndcg_at_10(ids: list[str], grades: dict[str, float]) -> float:
+    """nDCG@10 of a ranking, gain 2^grade - 1 (0.0 when no document has a grade above 0)."""
+
+    def dcg(gains: list[float]) -> float:
+        return sum((2**gain - 1) / math.log2(rank + 1) for rank, gain in enumerate(gains, 1))
+
+    ideal = dcg(sorted(grades.values(), reverse=True)[:10])
+    return dcg([grades.get(doc_id, 0) for doc_id in ids[:10]]) / ideal if ideal else 0.0
+
+
 def ranked_ids(index: Index, query: str) -> list[str] | None:
     """Return the ids of the top 100 hits for `query`, or None if it is a `QueryError`."""
     try:
@@ -68,7 +81,8 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
         build_seconds = time.monotonic() - started
         for query in queries[:WARMUP_QUERIES]:
             ranked_ids(index, query["query"])
-        reciprocal_ranks, recall10, recall100, latencies, query_errors = [], [], [], [], 0
+        reciprocal_ranks, recall10, recall100, ndcg10, latencies = [], [], [], [], []
+        query_errors = empty = 0
         for query in queries:
             started = time.perf_counter()
             ids = ranked_ids(index, query["query"])
@@ -76,11 +90,14 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
             if ids is None:
                 query_errors += 1
                 ids = []
+            empty += not ids
             relevant = set(query["relevant"])
             rank = next((i for i, doc_id in enumerate(ids[:10], 1) if doc_id in relevant), None)
             reciprocal_ranks.append(1 / rank if rank else 0.0)
             recall10.append(len(relevant & set(ids[:10])) / len(relevant))
             recall100.append(len(relevant & set(ids)) / len(relevant))
+            if "grades" in query:
+                ndcg10.append(ndcg_at_10(ids, query["grades"]))
     return {
         "corpus": str(folder),
         "t2s": t2s,
@@ -90,6 +107,8 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
         "mrr@10": statistics.fmean(reciprocal_ranks),
         "recall@10": statistics.fmean(recall10),
         "recall@100": statistics.fmean(recall100),
+        **({"ndcg@10": statistics.fmean(ndcg10)} if ndcg10 else {}),
+        "no_result": empty / len(queries),
         "latency_p50_ms": percentile(latencies, 0.50),
         "latency_p95_ms": percentile(latencies, 0.95),
         "build_seconds": build_seconds,
