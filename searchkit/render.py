@@ -209,3 +209,66 @@ def human_size(size: int) -> str:
         if size < 1024 or unit == "TiB":
             break
     return f"{size:.1f} {unit}"
+
+
+# --- JSON documents shared by `searchkit search/similar/show --json` and `searchkit serve` --
+
+
+def results_json(results) -> dict:
+    """`searchkit search --json`'s document for `SearchResults` (also `GET /api/search`)."""
+    return {
+        "query": results.query,
+        "total": results.total,
+        "exact_total": results.exact_total,
+        "synonym_total": results.synonym_total,
+        "suggestion": results.suggestion,
+        "hits": [hit_json(hit) for hit in results],
+    }
+
+
+def similar_json(doc_id: str, results) -> dict:
+    """`searchkit similar --json`'s document (also `GET /api/posts/{id}/similar`)."""
+    return {"id": doc_id, "words": list(results.terms), "hits": [hit_json(h) for h in results]}
+
+
+def post_detail_json(post, title_marks, body_marks) -> dict:
+    """`searchkit show --json`'s document (also `GET /api/posts/{id}`)."""
+    return {
+        **post_json(post),
+        "body": post.body,
+        "title_marks": [list(mark) for mark in title_marks],
+        "body_marks": [list(mark) for mark in body_marks],
+    }
+
+
+def facets_json(facets) -> dict:
+    """`Facets` as JSON: counts as `[name, count]` pairs, months as `["YYYY-MM", count]`."""
+    return {
+        "total": facets.total,
+        "categories": [list(pair) for pair in facets.categories],
+        "tags": [list(pair) for pair in facets.tags],
+        "months": [list(pair) for pair in facets.months],
+        "undated": facets.undated,
+    }
+
+
+def print_facets(console, facets, width: int = 40, top: int = 8) -> None:
+    """Print `Facets`: the top categories and tags, then one bar a month (the timeline)."""
+    from rich.text import Text
+
+    console.print()
+    console.print(Text.assemble(("categories ", "bold"), counts(facets.categories[:top])))
+    console.print(Text.assemble(("tags       ", "bold"), counts(facets.tags[:top])))
+    if not facets.months:
+        return
+    busiest = max(count for _, count in facets.months) or 1
+    digits = len(str(busiest))
+    for month, count in facets.months:
+        # Eighths of a block: a month with one post still shows a sliver, an empty one none.
+        eighths = round(count / busiest * width * 8)
+        bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+        if count and not bar:
+            bar = "▏"
+        console.print(Text.assemble(f"{month} ", (f"{count:>{digits}} ", "dim"), (bar, "cyan")))
+    if facets.undated:
+        console.print(Text(f"undated {facets.undated}", "dim"))
