@@ -283,4 +283,3 @@ def test_a_broken_link_is_reported_not_fatal(tmp_path):
     report = index.update_from(posts)
     assert report.added == [REFERENCE_POST.name]
     assert [p.path.name for p in report.skipped] == ["dangling.md"]
-
