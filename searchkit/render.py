@@ -263,12 +263,31 @@ def print_facets(console, facets, width: int = 40, top: int = 8) -> None:
         return
     busiest = max(count for _, count in facets.months) or 1
     digits = len(str(busiest))
-    for month, count in facets.months:
-        # Eighths of a block: a month with one post still shows a sliver, an empty one none.
-        eighths = round(count / busiest * width * 8)
+    for first, last, count in _month_runs(facets.months):
+        if first != last:  # a quiet stretch: one line, not a screenful of empty months
+            console.print(Text(f"{first}…{last} {0:>{digits}}", "dim"))
+            continue
+        # Eighths of a block: a month with one post still shows a sliver.
+        eighths = max(round(count / busiest * width * 8), 1) if count else 0
         bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
-        if count and not bar:
-            bar = "▏"
-        console.print(Text.assemble(f"{month} ", (f"{count:>{digits}} ", "dim"), (bar, "cyan")))
+        console.print(Text.assemble(f"{first} ", (f"{count:>{digits}} ", "dim"), (bar, "cyan")))
     if facets.undated:
         console.print(Text(f"undated {facets.undated}", "dim"))
+
+
+def _month_runs(months: list[tuple[str, int]], quiet: int = 3) -> list[tuple[str, str, int]]:
+    """(first, last, count) lines: a month alone, or a run of `quiet` or more empty months."""
+    runs: list[tuple[str, str, int]] = []
+    empty: list[str] = []
+    for month, count in [*months, ("", 1)]:  # the sentinel closes a last run of empties
+        if count == 0:
+            empty.append(month)
+            continue
+        if len(empty) >= quiet:
+            runs.append((empty[0], empty[-1], 0))
+        else:
+            runs += [(m, m, 0) for m in empty]
+        empty = []
+        if month:
+            runs.append((month, month, count))
+    return runs

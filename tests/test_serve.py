@@ -307,6 +307,30 @@ def test_a_search_over_its_time_budget_is_a_503_and_others_are_answered(web_inde
         assert api(client, "/api/search?q=缩表")["total"] == MATCHING
 
 
+def test_answers_are_cached_for_one_state_of_the_index(tmp_path, posts, monkeypatch):
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.update_from(posts)
+    searches = []
+    original = Index.search
+    monkeypatch.setattr(
+        Index,
+        "search",
+        lambda self, query, **o: searches.append(query) or original(self, query, **o),
+    )
+    with TestClient(create_app(path)) as client:
+        first = client.get("/api/search?q=缩表").json()
+        assert client.get("/api/search?q=缩表").json() == first and searches == ["缩表"]
+        assert client.get("/api/search?q=缩表&limit=3").status_code == 200
+        assert len(searches) == 2
+        with Index.open(path) as writer:
+            writer.delete(["2022-01-10-post01.md"])  # a commit: a new Whoosh TOC
+        assert client.get("/api/search?q=缩表").json()["total"] == first["total"] - 1
+        assert client.get("/api/search?q=a OR").status_code == 400  # errors are not kept
+        assert client.get("/api/search?q=a OR").status_code == 400
+        assert searches.count("a OR") == 2
+
+
 def test_only_loopback_host_names_are_answered_when_asked(web_index):
     app = create_app(web_index, allowed_hosts=["127.0.0.1", "localhost"])
     with TestClient(app, base_url="http://127.0.0.1:8000") as client:

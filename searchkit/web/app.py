@@ -21,7 +21,6 @@ from pathlib import Path
 import jinja2
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,13 +32,14 @@ from .. import __version__, render
 from ..errors import IncompatibleIndexError, IndexNotFoundError, QueryError, SearchkitError
 from ..highlight import find_marks
 from ..query import parse
-from . import views
+from . import cache, views
 from .openapi import openapi_document
 from .pool import IndexPool, SearchTimeout
 
 HERE = Path(__file__).parent
 INDEX_ENV = "SEARCHKIT_SERVE_INDEX"
 HOSTS_ENV = "SEARCHKIT_SERVE_HOSTS"
+CACHE_ENV = "SEARCHKIT_SERVE_CACHE"  # answers kept per process; 0 turns the cache off
 SIMILAR_ON_POST_PAGE = 5
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 
@@ -63,9 +63,15 @@ class NotFound(LookupError):
     """No post with this id (HTTP 404)."""
 
 
-def create_app(index_path: Path | str, allowed_hosts: list[str] | None = None, pool=None):
+def create_app(
+    index_path: Path | str,
+    allowed_hosts: list[str] | None = None,
+    pool: IndexPool | None = None,
+    cache_entries: int = cache.ENTRIES,
+):
     """The ASGI app serving the index at `index_path` (which may not exist yet: the app then
-    answers 503 until it does). `allowed_hosts` limits the Host header (None: any)."""
+    answers 503 until it does). `allowed_hosts` limits the Host header (None: any);
+    `cache_entries` answers are kept for the current index state (0: none)."""
     pool = pool or IndexPool(Path(index_path))
     templates = Jinja2Templates(
         env=jinja2.Environment(
@@ -239,13 +245,8 @@ def create_app(index_path: Path | str, allowed_hosts: list[str] | None = None, p
         Route("/api/posts/{doc_id:path}", api_post),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    middleware = []
-    if allowed_hosts:
-        # A page on another site cannot read a loopback server through DNS rebinding.
-        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(
         routes=routes,
-        middleware=middleware,
         lifespan=lifespan,
         exception_handlers={
             views.BadRequest: on_bad_request,
@@ -259,6 +260,11 @@ def create_app(index_path: Path | str, allowed_hosts: list[str] | None = None, p
             Exception: on_bug,
         },
     )
+    app = cache.AnswerCache(app, Path(index_path), cache_entries)
+    if allowed_hosts:
+        # Outside the cache: a page on another site cannot read a loopback server through
+        # DNS rebinding, not even an answer cached for this machine.
+        app = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts)
     return SecurityHeaders(app)
 
 
@@ -317,9 +323,11 @@ class SecurityHeaders:
 
 def app_from_environment():
     """The app for uvicorn's `--factory` (each worker process builds its own): the index in
-    `$SEARCHKIT_SERVE_INDEX`, the Host names allowed in `$SEARCHKIT_SERVE_HOSTS`."""
-    hosts = os.environ.get(HOSTS_ENV, "")
-    return create_app(os.environ[INDEX_ENV], [h for h in hosts.split(",") if h] or None)
+    `$SEARCHKIT_SERVE_INDEX`, the Host names allowed in `$SEARCHKIT_SERVE_HOSTS`, the size
+    of the answer cache in `$SEARCHKIT_SERVE_CACHE`."""
+    hosts = [host for host in os.environ.get(HOSTS_ENV, "").split(",") if host]
+    entries = int(os.environ.get(CACHE_ENV) or cache.ENTRIES)
+    return create_app(os.environ[INDEX_ENV], hosts or None, cache_entries=entries)
 
 
 def serve(index_path: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1):
