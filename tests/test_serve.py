@@ -390,6 +390,25 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def test_serve_without_an_index_serves_the_demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    served = {}
+    monkeypatch.setattr(
+        "searchkit.web.serve", lambda path, **options: served.update(options, path=path)
+    )
+    result = CliRunner().invoke(cli.cli, ["serve"])
+    assert result.exit_code == 0, result.output
+    assert served == {
+        "path": tmp_path / "cache" / "searchkit" / "demo-index",
+        "host": "127.0.0.1",
+        "port": 8000,
+        "workers": 1,
+    }
+    assert "bundled demo" in result.stderr
+
+
 def test_searchkit_serve_runs_the_installed_command(web_index):
     port = _free_port()
     command = [str(Path(sys.executable).parent / "searchkit"), "serve", "--index", str(web_index)]
