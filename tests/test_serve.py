@@ -6,6 +6,7 @@ The browser tests are in test_serve_browser.py; the posts in webposts.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from searchkit import Index, cli
 from searchkit.query import LOCAL_TZ
 from searchkit.web import create_app
 from searchkit.web.app import CONTENT_SECURITY_POLICY
-from searchkit.web.pool import IndexPool
+from searchkit.web.pool import THREADS, IndexPool, SearchTimeout
 
 HIT_KEYS = {"id", "path", "url", "title", "date", "categories", "tags", "score", "exact"}
 HIT_KEYS |= {"match", "snippet", "marks", "title_marks"}
@@ -290,21 +291,60 @@ def test_a_rebuild_and_an_update_are_picked_up_without_a_restart(tmp_path, posts
         assert api(client, "/api/search?q=甲乙丙", 200)["total"] == 0
 
 
-def test_a_search_over_its_time_budget_is_a_503_and_others_are_answered(web_index, monkeypatch):
-    original = Index.search
+@pytest.fixture(scope="module")
+def chatty_index(tmp_path_factory) -> Path:
+    """300 posts full of 的: `的 的 …` 100 times takes seconds over them (a minute over the
+    2,644 shared posts on 2 cores)."""
+    from searchkit import Document
 
-    def slow_search(self, query, **options):
-        if query == "慢":
-            time.sleep(3)
-        return original(self, query, **options)
+    path = tmp_path_factory.mktemp("chatty") / "index"
+    sentence = "市场的资金的流向的变化的原因的分析，"
+    with Index.create(path) as index:
+        index.add(
+            Document(id=f"{n}.md", title=f"第{n}篇的评论", body=sentence * (5 + n % 20))
+            for n in range(300)
+        )
+    return path
 
-    monkeypatch.setattr(Index, "search", slow_search)
-    with TestClient(create_app(web_index, pool=IndexPool(web_index, budget=0.5))) as client:
+
+def test_searches_over_the_time_budget_are_stopped_and_others_are_answered(chatty_index):
+    """With a budget of 0.5 s, twice as many pathological searches as the pool has threads
+    are each answered 503 within about that budget, and their threads are free again for
+    the next search."""
+    pathological = "/api/search?q=" + "的 " * 99 + "的"
+    pool = IndexPool(chatty_index, budget=0.5)
+    with TestClient(create_app(chatty_index, pool=pool, cache_entries=0)) as client:
+        for _ in range(2 * THREADS):
+            started = time.monotonic()
+            document = api(client, pathological, 503)
+            assert "took longer than 0.5 s" in document["error"]
+            assert time.monotonic() - started < 2
         started = time.monotonic()
-        document = api(client, "/api/search?q=慢", 503)
-        assert "took longer than 0.5 s" in document["error"]
+        assert api(client, "/api/search?q=评论")["total"] == 300
         assert time.monotonic() - started < 2
-        assert api(client, "/api/search?q=缩表")["total"] == MATCHING
+
+
+def test_a_stopped_search_leaves_its_thread_a_fresh_index(web_index, monkeypatch):
+    original, opened = Index.open, []
+    monkeypatch.setattr(Index, "open", lambda path, **o: opened.append(path) or original(path, **o))
+    pool = IndexPool(web_index, threads=1, budget=0.3)
+
+    def busy(index, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:  # pure Python, as a search is: it can be stopped
+            pass
+        return index.count()
+
+    async def scenario():
+        with pytest.raises(SearchTimeout):
+            await pool.run(busy, 5)
+        return await pool.run(busy, 0)
+
+    started = time.monotonic()
+    assert asyncio.run(scenario()) == MATCHING
+    assert time.monotonic() - started < 2  # the one thread was freed, not busy for 5 s
+    assert len(opened) == 2
+    pool.close()
 
 
 def test_answers_are_cached_for_one_state_of_the_index(tmp_path, posts, monkeypatch):

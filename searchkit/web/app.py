@@ -91,7 +91,10 @@ def create_app(
     def page(request: Request, name: str, context: dict, status: int = 200) -> Response:
         return templates.TemplateResponse(request, name, context, status_code=status)
 
-    # --- pages -------------------------------------------------------------------------
+    # --- pages ---------------------------------------------------------------------------
+    # Each handler hands the pool one function that calls `Index` and renders the answer:
+    # snippets and marks are made as the template or JSON reads them, so that work too runs
+    # in a pool thread, within the time budget, and never holds up the event loop.
 
     async def search_page(request: Request) -> Response:
         form = views.SearchForm.from_params(request.query_params)
@@ -99,18 +102,10 @@ def create_app(
             count = await pool.run(lambda index: index.count())
             return page(request, "home.html", {"form": form, "count": count})
 
-        def search(index):
+        def search(index) -> Response:
             results = index.search(form.q, **form.search_args())
-            return results, index.facets(form.q, **form.filters())
-
-        try:
-            results, facets = await pool.run(search)
-        except QueryError as error:
-            return page(request, "search.html", _empty(form, str(error)), status=400)
-        return page(
-            request,
-            "search.html",
-            {
+            facets = index.facets(form.q, **form.filters())
+            context = {
                 "form": form,
                 "results": results,
                 "facets": facets,
@@ -118,30 +113,31 @@ def create_app(
                 "pages": views.page_numbers(form.page, results.total),
                 "bars": views.timeline_bars(facets.months),
                 "first_rank": (form.page - 1) * form.limit + 1,
-            },
-        )
+            }
+            return page(request, "search.html", context)
+
+        try:
+            return await pool.run(search)
+        except QueryError as error:
+            return page(request, "search.html", _empty(form, str(error)), status=400)
 
     async def post_page(request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         query = request.query_params.get("q", "")[: views.MAX_QUERY_CHARS]
-
-        def read(index):
-            post = _get(index, doc_id)
-            return post, index.similar(doc_id, limit=SIMILAR_ON_POST_PAGE)
-
-        post, similar = await pool.run(read)
         terms = _terms(query)
-        return page(
-            request,
-            "post.html",
-            {
+
+        def read(index) -> Response:
+            post = _get(index, doc_id)
+            context = {
                 "form": views.SearchForm(q=query),
                 "post": post,
                 "title_marks": find_marks(post.title, terms),
                 "body_marks": find_marks(post.body, terms),
-                "similar": similar,
-            },
-        )
+                "similar": index.similar(doc_id, limit=SIMILAR_ON_POST_PAGE),
+            }
+            return page(request, "post.html", context)
+
+        return await pool.run(read)
 
     # --- the JSON API --------------------------------------------------------------------
 
@@ -151,38 +147,37 @@ def create_app(
             raise views.BadRequest("give a query: /api/search?q=缩表")
         with_facets = request.query_params.get("facets", "") in ("1", "true", "yes")
 
-        def search(index):
-            results = index.search(form.q, **form.search_args())
-            facets = index.facets(form.q, **form.filters()) if with_facets else None
-            return results, facets
+        def search(index) -> Response:
+            document = render.results_json(index.search(form.q, **form.search_args()))
+            if with_facets:
+                document["facets"] = render.facets_json(index.facets(form.q, **form.filters()))
+            return JSONResponse(document)
 
-        results, facets = await pool.run(search)
-        document = render.results_json(results)
-        if facets is not None:
-            document["facets"] = render.facets_json(facets)
-        return JSONResponse(document)
+        return await pool.run(search)
 
     async def api_post(request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         terms = _terms(request.query_params.get("q", "")[: views.MAX_QUERY_CHARS], strict=True)
-        post = await pool.run(_get, doc_id)
-        return JSONResponse(
-            render.post_detail_json(
-                post, find_marks(post.title, terms), find_marks(post.body, terms)
-            )
-        )
+
+        def read(index) -> Response:
+            post = _get(index, doc_id)
+            title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
+            return JSONResponse(render.post_detail_json(post, title_marks, body_marks))
+
+        return await pool.run(read)
 
     async def api_similar(request: Request) -> Response:
         doc_id = request.path_params["doc_id"]
         limit = views.SearchForm.from_params(request.query_params, views.MAX_API_LIMIT).limit
 
-        def similar(index):
+        def similar(index) -> Response:
             try:
-                return index.similar(doc_id, limit=max(limit, 1))
+                results = index.similar(doc_id, limit=max(limit, 1))
             except KeyError:
                 raise NotFound(doc_id) from None
+            return JSONResponse(render.similar_json(doc_id, results))
 
-        return JSONResponse(render.similar_json(doc_id, await pool.run(similar)))
+        return await pool.run(similar)
 
     async def api_stats(request: Request) -> Response:
         figures = await pool.run(lambda index: index.stats())

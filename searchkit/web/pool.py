@@ -1,18 +1,25 @@
 """Where the web app's library calls run: a few threads, each with its own `Index`, and a
-time budget per call.
+time budget per call that stops a call running past it.
 
 Each thread opens its own `Index` because an `Index` keeps one Whoosh searcher (open files,
 a cached vocabulary) that is not shared safely between threads. `Index` checks `CURRENT`
 before each call, so every thread moves to a rebuilt or updated index on its next search,
 without a restart.
 
-A call that outlives the budget is answered with `SearchTimeout` at once; its thread finishes
-in the background (Python cannot stop a thread), and the other threads keep serving.
+A call still running when its budget is spent is answered with `SearchTimeout` at once, and
+stopped: `SearchStopped` is raised inside its thread (CPython's `PyThreadState_SetAsyncExc`,
+delivered at the thread's next bytecode boundary; searching is pure Python, so within
+milliseconds). Only waiting on the budget would not do: the slowest hostile queries seen
+(`的 的 的 …`, 100 times) take a minute, and four of them would hold every thread that long.
+The stopped thread's `Index` may have been left half way through something, so that thread
+opens a fresh one for its next call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,13 +32,18 @@ from ..index import Index
 T = TypeVar("T")
 
 THREADS = 4
-# A query that needs more is pathological (the slowest of the 2,644-post benchmark questions
-# takes under 0.5 s warm): answer it with an error and keep the thread pool for others.
+# Warm, the slowest of 100 benchmark questions takes well under a second on 2,644 posts;
+# 5 s leaves room for a loaded machine and stops only what is pathological.
 BUDGET_SECONDS = 5.0
 
 
 class SearchTimeout(SearchkitError):
-    """A library call took longer than the pool's time budget."""
+    """A library call took longer than the pool's time budget (the answer to the request)."""
+
+
+class SearchStopped(BaseException):
+    """Raised inside a worker thread to stop a call past its budget. A BaseException, so
+    that no `except Exception` in the library or Whoosh swallows it."""
 
 
 class IndexPool:
@@ -42,33 +54,66 @@ class IndexPool:
         self.budget = budget
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="searchkit-web")
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._running: dict[int, int] = {}  # call number -> the thread running it
+        self._numbers = itertools.count()
 
     async def run(self, function: Callable[..., T], *args) -> T:
         """`function(index, *args)` in a worker thread. Raises what it raises,
         `IndexNotFoundError`/`IncompatibleIndexError` while there is no usable index, and
-        `SearchTimeout` after the budget."""
+        `SearchTimeout` when it is not done within the budget (waiting for a thread
+        included)."""
+        number = next(self._numbers)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._call, function, args)
+        future = loop.run_in_executor(self._executor, self._call, number, function, args)
         try:
             return await asyncio.wait_for(future, self.budget)
         except asyncio.TimeoutError:
+            self._stop(number)
             raise SearchTimeout(
                 f"the search took longer than {self.budget:g} s and was stopped; "
                 "try fewer or more specific words"
             ) from None
 
-    def _call(self, function: Callable[..., T], args: tuple) -> T:
-        index = getattr(self._local, "index", None)
-        if index is None:
-            index = self._local.index = Index.open(self.path)
+    def _call(self, number: int, function: Callable[..., T], args: tuple) -> T:
+        with self._lock:
+            self._running[number] = threading.get_ident()
         try:
-            return function(index, *args)
+            return function(self._index(), *args)
+        except SearchStopped:
+            self._local.index = None
+            raise
         except (IndexNotFoundError, IncompatibleIndexError):
             # The index was removed or replaced by one this version cannot read: open it
             # afresh on the next call (it may be back by then).
             self._local.index = None
-            index.close()
             raise
+        finally:
+            try:
+                with self._lock:
+                    self._running.pop(number, None)
+                _checkpoint()  # a stop sent just before the pop is raised here, in this call
+            except SearchStopped:
+                self._local.index = None
+
+    def _index(self) -> Index:
+        index = getattr(self._local, "index", None)
+        if index is None:
+            index = self._local.index = Index.open(self.path)
+        return index
+
+    def _stop(self, number: int) -> None:
+        """Raise `SearchStopped` in the thread running call `number`, if it still is."""
+        with self._lock:
+            thread = self._running.pop(number, None)
+            if thread is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(thread), ctypes.py_object(SearchStopped)
+                )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _checkpoint() -> None:
+    """A Python call: CPython delivers a pending asynchronous exception on entering it."""
