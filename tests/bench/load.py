@@ -114,23 +114,25 @@ def _generation(base: str) -> str:
         return json.load(answer)["generation"]
 
 
-def _request_path(rng: random.Random, ids: list[str]) -> str:
+def _request_path(rng: random.Random, ids: list[str]) -> tuple[str, str]:
+    """(kind, path) of a client's next request."""
     word = quote(rng.choice(WORDS))
     draw = rng.random()
     if draw < 0.6:
-        return f"/api/search?q={word}"
+        return "search", f"/api/search?q={word}"
     if draw < 0.8:
-        return f"/?q={word}"
+        return "page", f"/?q={word}"
     if draw < 0.9:
         since = f"202{rng.randint(2, 6)}-{rng.randint(1, 12):02d}"
-        return f"/api/search?q={word}&since={since}&sort={rng.choice(['date', 'relevance'])}"
-    return f"/api/posts/{quote(rng.choice(ids), safe='')}"
+        sort = rng.choice(["date", "relevance"])
+        return "filtered", f"/api/search?q={word}&since={since}&sort={sort}"
+    return "post", f"/api/posts/{quote(rng.choice(ids), safe='')}"
 
 
 async def _client(port, stop, ids, rng, latencies, errors) -> None:
     reader = writer = None
     while not stop():
-        path = _request_path(rng, ids)
+        kind, path = _request_path(rng, ids)
         started = time.monotonic()
         try:
             if writer is None:
@@ -143,7 +145,7 @@ async def _client(port, stop, ids, rng, latencies, errors) -> None:
                 writer.close()
             reader = writer = None
             continue
-        latencies.append(time.monotonic() - started)
+        latencies.append((kind, time.monotonic() - started))
         if status != 200:
             errors.append(f"{path}: HTTP {status}")
     if writer is not None:
@@ -165,7 +167,8 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _run(port, clients, seconds, ids, rebuild_at, searchkit, index, seed) -> dict:
-    latencies: list[float] = []
+    latencies: list[tuple[str, float]] = []
+    cpu = time.process_time()
     errors: list[str] = []
     started = time.monotonic()
     rebuild = {}
@@ -203,7 +206,8 @@ async def _run(port, clients, seconds, ids, rebuild_at, searchkit, index, seed) 
     return {
         "requests": len(latencies),
         "elapsed": elapsed,
-        "latencies": sorted(latencies),
+        "latencies": latencies,
+        "client_cpu": time.process_time() - cpu,
         "errors": len(errors),
         "error_samples": errors[:10],
         "rebuild": rebuild,
@@ -212,20 +216,26 @@ async def _run(port, clients, seconds, ids, rebuild_at, searchkit, index, seed) 
 
 
 def _print(report: dict, args) -> None:
-    latencies = report["latencies"]
+    every = [seconds for _, seconds in report["latencies"]]
 
-    def ms(fraction: float) -> str:
+    def ms(latencies: list[float], fraction: float) -> str:
         if not latencies:
             return "-"
-        return f"{latencies[min(len(latencies) - 1, int(fraction * len(latencies)))] * 1000:.0f}"
+        ordered = sorted(latencies)
+        return f"{ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000:.0f}"
 
     print(
         f"{args.clients} clients, {report['elapsed']:.0f} s, {args.workers} worker(s)"
         f"{', no cache' if args.no_cache else ''}: "
         f"{report['requests'] / report['elapsed']:.1f} requests/s, "
-        f"p50 {ms(0.50)} ms, p95 {ms(0.95)} ms, p99 {ms(0.99)} ms, "
+        f"p50 {ms(every, 0.50)} ms, p95 {ms(every, 0.95)} ms, p99 {ms(every, 0.99)} ms, "
         f"{report['errors']} errors ({report['requests']} requests)"
     )
+    for kind in ("search", "page", "filtered", "post"):
+        some = [seconds for name, seconds in report["latencies"] if name == kind]
+        print(
+            f"  {kind:<9} {len(some):>6} requests, p50 {ms(some, 0.5)} ms, p95 {ms(some, 0.95)} ms"
+        )
     rebuild = report["rebuild"]
     if rebuild:
         status = "ok" if rebuild.get("exit") == 0 else f"exit {rebuild.get('exit')}"
@@ -237,6 +247,7 @@ def _print(report: dict, args) -> None:
         if rebuild.get("exit"):
             print(rebuild["stderr"])
     print("load average (1, 5, 15 min): " + ", ".join(f"{n:.2f}" for n in report["load"]))
+    print(f"the clients' own CPU time: {report['client_cpu']:.1f} s")
     for sample in report["error_samples"]:
         print("error:", sample)
 
