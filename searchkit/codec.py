@@ -1,11 +1,12 @@
-"""How a searchkit commit writes Whoosh segments, and how they are read back.
+"""How a searchkit commit writes Whoosh segments, merges them, and reads them back.
 
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
-inlines rare terms' postings, a postings reader that reads every term record searchkit
-writes, and a posting pool (`TermPool`) for the segment writer. Every Whoosh code path reads
-these segments back: searches, and also segment merges on commit (`MERGE_SMALL`,
-`OPTIMIZE`), `add_reader`, deletions and `doc_count`. `.ci/run` runs whoosh-reloaded's own
-test suite with this codec and pool in place (`tests/whoosh_suite/`).
+inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
+`InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
+block at a time (`Writer`), and a merge policy that keeps at most two segments
+(`fold_into_largest`). Every Whoosh code path reads these segments back: searches, segment
+merges on commit, `add_reader`, deletions, `doc_count`. `tests/test_codec.py` runs
+whoosh-reloaded's own test suite with this writer, codec and pool in place.
 """
 
 from __future__ import annotations
@@ -127,10 +128,7 @@ class TermPool:
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, text, docnum, weight, value = item
-        postings = self.terms.get((fieldname, text))
-        if postings is None:
-            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
-            self.fieldnames.add(fieldname)
+        postings = self._postings(fieldname, text)
         postings[0].append(docnum)
         postings[1].append(weight)
         if value:
@@ -146,16 +144,20 @@ class TermPool:
 
     def add_postings(self, fieldname: str, text: bytes, docnums, weights, values) -> None:
         """Add a term's postings at once (a segment merge): values as `add` keeps them."""
-        postings = self.terms.get((fieldname, text))
-        if postings is None:
-            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
-            self.fieldnames.add(fieldname)
+        postings = self._postings(fieldname, text)
         postings[0].extend(docnums)
         postings[1].extend(weights)
         postings[2].extend(value for value in values if value)
 
     def cleanup(self) -> None:
         self.terms = {}
+
+    def _postings(self, fieldname: str, text: bytes) -> tuple[array, array, list]:
+        postings = self.terms.get((fieldname, text))
+        if postings is None:
+            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
+            self.fieldnames.add(fieldname)
+        return postings
 
 
 def _unsorted(numbers: array) -> bool:
