@@ -199,6 +199,48 @@ class Writer(SegmentWriter):
             if docnums:
                 self.pool.add_postings(fieldname, text, docnums, weights, values)
 
+    def _commit_toc(self, segments):
+        """Whoosh's commit point, made durable. Whoosh writes the new TOC to a temporary file
+        and renames it to `_MAIN_<generation>.toc`, and the highest such name is the live
+        index; it syncs nothing. Here the files of every live segment and the folder are
+        synced first, the TOC before its rename, and the folder again before Whoosh deletes
+        the files the previous TOC named (else a power cut could keep the deletions and lose
+        the rename)."""
+        from whoosh.filedb.filestore import FileStorage
+        from whoosh.index import TOC, clean_files
+
+        from .storage import fsync_dir, fsync_file  # storage imports schema, which imports this
+
+        storage = self.storage
+        if isinstance(storage, FileStorage):  # not a RamStorage (Whoosh's own tests)
+            live = {segment.segment_id() for segment in segments}
+            pattern = TOC._segment_pattern(self.indexname)
+            for name in storage.list():
+                match = pattern.match(name)
+                if match and match.group(1) in live:
+                    fsync_file(storage._fpath(name))
+            fsync_dir(storage.folder)
+            storage = _SyncedRenames(storage)
+        TOC(self.schema, segments, self.generation).write(storage, self.indexname)
+        clean_files(self.storage, self.indexname, self.generation, segments)
+
+
+class _SyncedRenames:
+    """A Whoosh storage for `TOC.write`: syncs the file it renames, and the folder after."""
+
+    def __init__(self, storage):
+        self._storage = storage
+
+    def create_file(self, name, **kwargs):
+        return self._storage.create_file(name, **kwargs)
+
+    def rename_file(self, old, new, safe=False):
+        from .storage import fsync_dir, fsync_file
+
+        fsync_file(self._storage._fpath(old))
+        self._storage.rename_file(old, new, safe)
+        fsync_dir(self._storage.folder)
+
 
 def _all_postings(matcher) -> tuple[list, list, list]:
     """A term's document numbers, weights and values, a block at a time."""

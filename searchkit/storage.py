@@ -1,7 +1,7 @@
 """The on-disk layout of an index folder: the live-generation pointer, generation folders
 with their metadata, and the writer lock.
 
-* `CURRENT` names the live generation folder; it is replaced atomically (`os.replace`, fsync).
+* `CURRENT` names the live generation folder; it is replaced atomically (`os.replace`).
 * `gen-*` folders each hold a Whoosh index, `meta.json` and `vocab.txt`.
 * `LOCK` is held (fcntl) by whichever process writes; readers never take it. The OS releases
   it when the process dies, so a killed writer leaves no stale lock behind.
@@ -57,9 +57,48 @@ def read_current(path: Path) -> tuple[str, dict]:
 
 
 def write_meta(folder: Path, meta: dict) -> None:
-    tmp = folder / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp, folder / META)
+    write_durably(folder / META, json.dumps(meta, ensure_ascii=False, indent=2))
+
+
+# --- durability ----------------------------------------------------------------------------
+# A rename is only as durable as the files it makes visible: after a power cut the kernel may
+# have written the new directory entry but not the file's blocks, leaving a pointer to zeros.
+# So every commit syncs its new files and their folder before the rename that makes them
+# live (`CURRENT` here, Whoosh's TOC in `codec.Writer._commit_toc`), and the folder after.
+
+
+def fsync_file(path: Path | str) -> None:
+    """Flush a file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path | str) -> None:
+    """Flush a folder's entries (files created, renamed or deleted in it) to the disk."""
+    fsync_file(path)  # a folder opens read-only like a file, and fsyncs the same way
+
+
+def write_durably(target: Path, text: str) -> None:
+    """Replace `target` with `text` atomically and durably: a temporary file, synced, renamed
+    over `target`, then the folder synced."""
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush every file of `folder` (not recursive), then the folder itself."""
+    for entry in folder.iterdir():
+        if entry.is_file():
+            fsync_file(entry)
+    fsync_dir(folder)
 
 
 def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
@@ -86,18 +125,11 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
 
 
 def point_to(path: Path, generation: str) -> None:
-    """Make `generation` the live one, atomically (and durably)."""
-    tmp = path / (CURRENT + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(generation + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path / CURRENT)
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Make `generation` the live one, atomically and durably: its files, its folder and its
+    entry in `path` reach the disk before `CURRENT` names it."""
+    sync_folder(path / generation)
+    fsync_dir(path)
+    write_durably(path / CURRENT, generation + "\n")
 
 
 def hold_generation(path: Path, generation: str):
