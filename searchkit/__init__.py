@@ -9,6 +9,7 @@
 from .documents import Document, LoadProblem, load_posts
 from .errors import (
     BadDocumentError,
+    DiskFullError,
     IncompatibleIndexError,
     IndexClosedError,
     IndexDamagedError,
@@ -30,6 +31,7 @@ __all__ = [
     "IncompatibleIndexError",
     "Index",
     "IndexClosedError",
+    "DiskFullError",
     "IndexDamagedError",
     "IndexExistsError",
     "IndexLockedError",

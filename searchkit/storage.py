@@ -11,6 +11,7 @@ with their metadata, and the writer lock.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,7 +23,12 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from .analysis import ANALYZER_VERSION, Analyzer
-from .errors import IncompatibleIndexError, IndexLockedError, IndexNotFoundError
+from .errors import (
+    DiskFullError,
+    IncompatibleIndexError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
 from .schema import make_schema
 from .vocabulary import Vocabulary
 
@@ -85,12 +91,32 @@ def write_durably(target: Path, text: str) -> None:
     """Replace `target` with `text` atomically and durably: a temporary file, synced, renamed
     over `target`, then the folder synced."""
     tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(target.parent)
+
+
+# Out of space: the disk (ENOSPC), the process's file-size limit (EFBIG, RLIMIT_FSIZE), a quota.
+DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+@contextmanager
+def disk_full_is_an_error(path: Path):
+    """Turn an `OSError` that says the space ran out into `DiskFullError`; the caller has
+    abandoned the write by then (its `except`/`finally` ran inside this block)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in DISK_FULL:
+            raise DiskFullError(path, os.strerror(error.errno).lower()) from error
+        raise
 
 
 def sync_folder(folder: Path) -> None:
@@ -106,21 +132,25 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
     generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
     folder = path / generation
     folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
-    analyzer = Analyzer(userdict)
-    write_meta(
-        folder,
-        {
-            "format": FORMAT_VERSION,
-            "analyzer": analyzer.fingerprint,
-            "analyzer_version": ANALYZER_VERSION,
-            "userdict": userdict,
-            "sources": sources,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
-    Vocabulary().save(folder)
-    (folder / READERS).touch()
+    try:
+        whoosh_index.create_in(str(folder), make_schema())
+        analyzer = Analyzer(userdict)
+        write_meta(
+            folder,
+            {
+                "format": FORMAT_VERSION,
+                "analyzer": analyzer.fingerprint,
+                "analyzer_version": ANALYZER_VERSION,
+                "userdict": userdict,
+                "sources": sources,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+        Vocabulary().save(folder)
+        (folder / READERS).touch()
+    except BaseException:  # a full disk: no half-made generation is left behind
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return generation
 
 

@@ -5,10 +5,16 @@ Runs on hand-made posts, without the shared corpus.
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import signal
+import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import HANDMADE
+from test_reliability import command
 
 from searchkit import Index
 from searchkit.storage import CURRENT
@@ -110,3 +116,94 @@ def test_a_rebuild_syncs_every_file_of_the_generation_before_current_names_it(
         assert operations.synced_before(path, current_rename), path.name
     assert operations.synced_before(root / CURRENT, current_rename)
     assert operations.synced_after(root, current_rename)
+
+
+# --- a full disk -----------------------------------------------------------------------------
+
+
+def searchkit(*args: str, file_size_limit: int | None = None) -> subprocess.CompletedProcess:
+    """Run the installed `searchkit` command; with `file_size_limit`, no file it writes may
+    grow past that many bytes (RLIMIT_FSIZE): a write beyond it fails with EFBIG, as one
+    would on a full disk with ENOSPC (SIGXFSZ, which would kill it instead, is ignored)."""
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    return subprocess.run(
+        [*command("searchkit"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size if file_size_limit is not None else None,
+    )
+
+
+def index_files(path: Path) -> dict[str, bytes]:
+    """Every file of the index but the vocabulary (a failed update may leave it listing the
+    update's words, which match nothing), by path relative to the index folder."""
+    return {
+        str(f.relative_to(path)): f.read_bytes()
+        for f in sorted(path.rglob("*"))
+        if f.is_file() and f.name not in ("vocab.txt", "LOCK")
+    }
+
+
+@pytest.fixture
+def built(tmp_path) -> tuple[Path, Path]:
+    posts = write_posts(tmp_path / "posts", 20)
+    index = tmp_path / "index"
+    assert searchkit("index", str(posts), "--index", str(index)).returncode == 0
+    return posts, index
+
+
+def assert_failed_on_a_full_disk_leaving_the_index_as_it_was(run, index: Path, before: dict):
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("searchkit: error: no space left"), lines
+    assert "index is unchanged" in lines[0]
+    assert index_files(index) == before
+    search = searchkit("search", "降准", "--index", str(index), "--json", "--limit", "100")
+    assert search.returncode == 0
+    assert len(json.loads(search.stdout)["hits"]) == 20
+
+
+# The three limits fail an update at three stages: writing meta.json, flushing the new
+# segment, assembling it into its compound file; a rebuild at its empty TOC and in its segment.
+FULL_DISK_LIMITS = [100, 2000, "largest"]
+
+
+def limit_below(index: Path, limit: int | str) -> int:
+    """`limit`, or for "largest" half the size of the index's largest file (its segment): a
+    rebuild writes as big a segment again (give or take a few bytes of zlib), an update that
+    merges the old segment into its own a bigger one."""
+    if limit != "largest":
+        return limit
+    return max(f.stat().st_size for f in index.rglob("*") if f.is_file()) // 2
+
+
+@pytest.mark.parametrize("limit", FULL_DISK_LIMITS)
+def test_an_update_that_runs_out_of_space_fails_in_one_line_and_changes_nothing(built, limit):
+    posts, index = built
+    before = index_files(index)
+    write_posts(posts, 20, start=20)
+    limit = limit_below(index, limit)
+    run = searchkit("index", str(posts), "--index", str(index), file_size_limit=limit)
+    assert_failed_on_a_full_disk_leaving_the_index_as_it_was(run, index, before)
+
+
+@pytest.mark.parametrize("limit", FULL_DISK_LIMITS)
+def test_a_rebuild_that_runs_out_of_space_fails_in_one_line_and_changes_nothing(built, limit):
+    _, index = built
+    before = index_files(index)
+    run = searchkit("rebuild", "--index", str(index), file_size_limit=limit_below(index, limit))
+    assert_failed_on_a_full_disk_leaving_the_index_as_it_was(run, index, before)
+
+
+def test_a_first_build_that_runs_out_of_space_leaves_no_index(tmp_path):
+    posts = write_posts(tmp_path / "posts", 20)
+    run = searchkit("index", str(posts), "--index", str(tmp_path / "index"), file_size_limit=100)
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "no space left" in run.stderr
+    assert not (tmp_path / "index" / CURRENT).exists()
