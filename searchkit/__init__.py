@@ -20,27 +20,30 @@ from .errors import (
     SearchkitError,
 )
 from .index import Index, IndexStats, UpdateReport
+from .integrity import IndexProblem, check_index
 from .results import Hit, SearchResults
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BadDocumentError",
+    "DiskFullError",
     "Document",
     "Hit",
     "IncompatibleIndexError",
     "Index",
     "IndexClosedError",
-    "DiskFullError",
     "IndexDamagedError",
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",
+    "IndexProblem",
     "IndexStats",
     "LoadProblem",
     "QueryError",
     "SearchResults",
     "SearchkitError",
     "UpdateReport",
+    "check_index",
     "load_posts",
 ]

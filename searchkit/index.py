@@ -34,6 +34,7 @@ from .errors import (
     IndexNotFoundError,
     SearchkitError,
 )
+from .integrity import IndexProblem, check_index
 from .results import SearchResults
 from .schema import known_files
 from .scoring import K1, B
@@ -540,6 +541,11 @@ class Index:
             storage.remove_old_generations(self.path, generation, replaced)
         report.seconds = time.monotonic() - started
         return report
+
+    def check(self) -> list[IndexProblem]:
+        """Verify the index on disk (see `integrity.check_index`, which also checks an index
+        too damaged to open): the problems found, [] when it is healthy."""
+        return check_index(self.path)
 
     def stats(self) -> IndexStats:
         """Figures about the index: size, dates, top categories and tags, analyzer."""

@@ -13,10 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import HANDMADE
 from test_reliability import command
 
-from searchkit import Index
+from searchkit import Index, check_index
+from searchkit.cli import cli
 from searchkit.storage import CURRENT
 
 
@@ -207,3 +209,77 @@ def test_a_first_build_that_runs_out_of_space_leaves_no_index(tmp_path):
     assert len(run.stderr.strip().splitlines()) == 1
     assert "no space left" in run.stderr
     assert not (tmp_path / "index" / CURRENT).exists()
+
+
+# --- checksums and `searchkit check` ---------------------------------------------------------
+
+
+@pytest.fixture
+def checked(tmp_path) -> tuple[Path, Path]:
+    """A hand-made index (two commits, so two segments) and its live generation folder."""
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(HANDMADE[:2])
+        index.add(HANDMADE[2:])
+        return path, path / index._generation
+
+
+def test_an_intact_index_checks_healthy(checked):
+    path, folder = checked
+    assert check_index(path) == []
+    with Index.open(path) as index:
+        assert index.check() == []
+    records = list(folder.glob("checksums-*.json"))
+    assert len(records) == 1  # the earlier commit's record is gone
+    recorded = json.loads(records[0].read_text("utf-8"))
+    assert {f.name for f in folder.glob("*.seg")} | {next(folder.glob("*.toc")).name} == set(
+        recorded
+    )
+
+
+def damage(folder: Path, how: str) -> str:
+    """Damage the generation in `folder` as `how` says; returns the damaged file's name."""
+    segment = max(folder.glob("*.seg"), key=lambda f: f.stat().st_size)
+    if how == "truncate":
+        segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
+        return segment.name
+    if how == "flip":
+        data = bytearray(segment.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        segment.write_bytes(bytes(data))
+        return segment.name
+    if how == "delete-segment":
+        segment.unlink()
+        return segment.name
+    toc = next(folder.glob("_MAIN_*.toc"))
+    toc.unlink()
+    return ""  # the problem is the generation folder's: it names no TOC
+
+
+@pytest.mark.parametrize("how", ["truncate", "flip", "delete-segment", "delete-toc"])
+def test_check_names_the_damaged_file(checked, how):
+    path, folder = checked
+    name = damage(folder, how)
+    problems = check_index(path)
+    assert problems, how
+    assert problems[0].file == f"{folder.name}/{name}"
+    assert "searchkit rebuild" in problems[0].fix
+
+
+def test_check_on_the_command_line(checked):
+    path, folder = checked
+    healthy = CliRunner().invoke(cli, ["check", "--index", str(path)])
+    assert healthy.exit_code == 0 and "healthy" in healthy.output
+    name = damage(folder, "flip")
+    damaged = CliRunner().invoke(cli, ["check", "--index", str(path)])
+    assert damaged.exit_code == 1
+    lines = damaged.output.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and "searchkit rebuild" in lines[0]
+    as_json = CliRunner().invoke(cli, ["check", "--index", str(path), "--json"])
+    assert as_json.exit_code == 1
+    assert [p["file"] for p in json.loads(as_json.output)] == [f"{folder.name}/{name}"]
+
+
+def test_check_without_an_index_is_a_user_error(tmp_path):
+    run = CliRunner().invoke(cli, ["check", "--index", str(tmp_path / "none")])
+    assert run.exit_code == 2 and "no searchkit index" in run.output
