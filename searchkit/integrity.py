@@ -68,6 +68,13 @@ def record_checksums(folder: Path, toc_generation: int, files: dict[str, Path]) 
     storage.write_durably(folder / checksum_name(toc_generation), json.dumps(sums, indent=1))
 
 
+def record_empty_index(folder: Path) -> None:
+    """Record the checksum of the TOC Whoosh writes for a new, empty index (generation 0),
+    which no searchkit commit writes."""
+    toc = folder / f"_{INDEX_NAME}_0.toc"
+    record_checksums(folder, 0, {toc.name: toc})
+
+
 def remove_stale_records(folder: Path, toc_generation: int) -> None:
     """Delete the checksum records of TOCs older than `toc_generation` (after its commit)."""
     for path in folder.glob("checksums-*.json"):

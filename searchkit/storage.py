@@ -134,6 +134,9 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
     folder.mkdir()
     try:
         whoosh_index.create_in(str(folder), make_schema())
+        from .integrity import record_empty_index  # integrity imports this module
+
+        record_empty_index(folder)
         analyzer = Analyzer(userdict)
         write_meta(
             folder,

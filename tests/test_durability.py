@@ -224,6 +224,11 @@ def checked(tmp_path) -> tuple[Path, Path]:
         return path, path / index._generation
 
 
+def test_a_new_empty_index_checks_healthy(tmp_path):
+    Index.create(tmp_path / "index").close()
+    assert check_index(tmp_path / "index") == []
+
+
 def test_an_intact_index_checks_healthy(checked):
     path, folder = checked
     assert check_index(path) == []
