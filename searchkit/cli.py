@@ -299,6 +299,12 @@ OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z]")
     help="More synonym groups (one group a line, terms separated by commas).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option(
+    "--facets",
+    "with_facets",
+    is_flag=True,
+    help="Also count every match by category, tag and month (a bar a month).",
+)
 def search(
     words,
     index_path,
@@ -313,6 +319,7 @@ def search(
     no_synonyms,
     synonym_file,
     as_json,
+    with_facets=False,
 ):
     """Search the index for WORDS (several words are one query, as if quoted together).
 
@@ -362,6 +369,12 @@ def search(
         elapsed_ms = (time.perf_counter() - started) * 1000
         if results.total == 0:
             _explain_no_hits(index, category, tag)
+        filters = dict(since=since, until=until, category=category, tag=tag)
+        counts = (
+            index.facets(query, exact_only=exact, synonyms=synonyms, **filters)
+            if with_facets
+            else None
+        )
     if as_json:
         document = {
             "query": results.query,
@@ -371,9 +384,13 @@ def search(
             "suggestion": results.suggestion,
             "hits": [render.hit_json(hit) for hit in results],
         }
+        if counts is not None:
+            document["facets"] = render.facets_json(counts)
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     else:
         render.render_results(render.new_console(), results, page, limit, elapsed_ms)
+        if counts is not None:
+            render.print_facets(render.new_console(), counts)
     if results.total == 0:
         sys.exit(EXIT_NO_HITS)
 
@@ -633,6 +650,55 @@ def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
         f"{prog}: {documents} documents, {len(report.skipped)} skipped, "
         f"{report.seconds:.1f} s (index {_shown(path)})"
     )
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes (each searches on its own; 2 on a 2-core machine).",
+)
+def serve(index_path: Path | None, host: str, port: int, workers: int):
+    """Serve a search page and a JSON API over the index.
+
+    Open http://127.0.0.1:8000/ for the search page; the API is under /api/ (described at
+    /api/openapi.json). Read-only, and only this machine can connect unless --host says
+    otherwise. A rebuild or update of the index is picked up without a restart; a named
+    index that does not exist yet is answered with 503 until it does. With no index at all,
+    the bundled demo is served, as `searchkit search` does.
+
+    \b
+    Examples:
+      searchkit serve
+      searchkit serve --index ~/news-index --port 8080 --workers 2
+    """
+    from .storage import CURRENT
+    from .web import serve as run_server
+
+    path = index_path
+    if path is None and not (DEFAULT_INDEX / CURRENT).exists():
+        _open_for_reading(None).close()  # the demo, built once if need be, with its note
+        from . import demo
+
+        path = demo.demo_index_path()
+    path = path or DEFAULT_INDEX
+    if not (path / CURRENT).exists():
+        click.echo(
+            f"searchkit: note: no index at {_shown(path)} yet; the server answers 503 until "
+            f"one is built (`searchkit index POSTS_FOLDER --index {_shown(path)}`)",
+            err=True,
+        )
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"searchkit: serving {_shown(path)} on http://{shown_host}:{port}/ (Ctrl-C stops)")
+    run_server(path, host=host, port=port, workers=workers)
 
 
 # --- small formatting helpers --------------------------------------------------------------

@@ -570,6 +570,14 @@ class Index:
             generation=self._generation,
         )
 
+    def facets(self, query: str, **filters):
+        """Category, tag and month counts over every post `search(query, **filters)` finds
+        (`searchkit.facets.Facets`); `filters` are `search`'s since, until, category, tag,
+        exact_only and synonyms. Raises `QueryError` for a malformed query."""
+        from .facets import facets
+
+        return facets(self, query, **filters)
+
     @contextmanager
     def _writing(self) -> Iterator[tuple]:
         """A Whoosh writer on the live generation, under the index lock; commits on success.

@@ -276,3 +276,85 @@ def human_size(size: int) -> str:
         if size < 1024 or unit == "TiB":
             break
     return f"{size:.1f} {unit}"
+
+
+# --- JSON documents shared by `searchkit search/similar/show --json` and `searchkit serve` --
+
+
+def results_json(results) -> dict:
+    """`searchkit search --json`'s document for `SearchResults` (also `GET /api/search`)."""
+    return {
+        "query": results.query,
+        "total": results.total,
+        "exact_total": results.exact_total,
+        "synonym_total": results.synonym_total,
+        "suggestion": results.suggestion,
+        "hits": [hit_json(hit) for hit in results],
+    }
+
+
+def similar_json(doc_id: str, results) -> dict:
+    """`searchkit similar --json`'s document (also `GET /api/posts/{id}/similar`)."""
+    return {"id": doc_id, "words": list(results.terms), "hits": [hit_json(h) for h in results]}
+
+
+def post_detail_json(post, title_marks, body_marks) -> dict:
+    """`searchkit show --json`'s document (also `GET /api/posts/{id}`)."""
+    return {
+        **post_json(post),
+        "body": post.body,
+        "title_marks": [list(mark) for mark in title_marks],
+        "body_marks": [list(mark) for mark in body_marks],
+    }
+
+
+def facets_json(facets) -> dict:
+    """`Facets` as JSON: counts as `[name, count]` pairs, months as `["YYYY-MM", count]`."""
+    return {
+        "total": facets.total,
+        "categories": [list(pair) for pair in facets.categories],
+        "tags": [list(pair) for pair in facets.tags],
+        "months": [list(pair) for pair in facets.months],
+        "undated": facets.undated,
+    }
+
+
+def print_facets(console, facets, width: int = 40, top: int = 8) -> None:
+    """Print `Facets`: the top categories and tags, then one bar a month (the timeline)."""
+    from rich.text import Text
+
+    console.print()
+    console.print(Text.assemble(("categories ", "bold"), counts(facets.categories[:top])))
+    console.print(Text.assemble(("tags       ", "bold"), counts(facets.tags[:top])))
+    if not facets.months:
+        return
+    busiest = max(count for _, count in facets.months) or 1
+    digits = len(str(busiest))
+    for first, last, count in _month_runs(facets.months):
+        if first != last:  # a quiet stretch: one line, not a screenful of empty months
+            console.print(Text(f"{first}…{last} {0:>{digits}}", "dim"))
+            continue
+        # Eighths of a block: a month with one post still shows a sliver.
+        eighths = max(round(count / busiest * width * 8), 1) if count else 0
+        bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+        console.print(Text.assemble(f"{first} ", (f"{count:>{digits}} ", "dim"), (bar, "cyan")))
+    if facets.undated:
+        console.print(Text(f"undated {facets.undated}", "dim"))
+
+
+def _month_runs(months: list[tuple[str, int]], quiet: int = 3) -> list[tuple[str, str, int]]:
+    """(first, last, count) lines: a month alone, or a run of `quiet` or more empty months."""
+    runs: list[tuple[str, str, int]] = []
+    empty: list[str] = []
+    for month, count in [*months, ("", 1)]:  # the sentinel closes a last run of empties
+        if count == 0:
+            empty.append(month)
+            continue
+        if len(empty) >= quiet:
+            runs.append((empty[0], empty[-1], 0))
+        else:
+            runs += [(m, m, 0) for m in empty]
+        empty = []
+        if month:
+            runs.append((month, month, count))
+    return runs
