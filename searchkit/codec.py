@@ -14,6 +14,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 from itertools import repeat
+from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermsReader
 from whoosh.matching import ListMatcher
@@ -200,6 +201,63 @@ class Writer(SegmentWriter):
                 values = [values[i] for i in kept]
             if docnums:
                 self.pool.add_postings(fieldname, text, docnums, weights, values)
+
+    def _commit_toc(self, segments):
+        """Whoosh's commit point, made durable and checksummed. Whoosh writes the new TOC to
+        a temporary file and renames it to `_MAIN_<generation>.toc`, and the highest such
+        name is the live index; it syncs nothing. Here the files of every live segment and
+        the folder are synced first; then the TOC, and the checksums of it and of those files
+        (`integrity.record_checksums`), before its rename; and the folder again before Whoosh
+        deletes the files the previous TOC named (else a power cut could keep the deletions
+        and lose the rename)."""
+        from whoosh.filedb.filestore import FileStorage
+        from whoosh.index import TOC, clean_files
+
+        # Imported here: storage imports schema, which imports this module.
+        from . import integrity
+        from .storage import fsync_dir, fsync_file
+
+        storage = self.storage
+        if isinstance(storage, FileStorage):  # not a RamStorage (Whoosh's own tests)
+            folder = Path(storage.folder)
+            live = {segment.segment_id() for segment in segments}
+            pattern = TOC._segment_pattern(self.indexname)
+            files = {}
+            for name in storage.list():
+                match = pattern.match(name)
+                if match and match.group(1) in live:
+                    files[name] = folder / name
+                    fsync_file(files[name])
+            fsync_dir(folder)
+
+            def before_rename(toc: Path, name: str) -> None:
+                fsync_file(toc)
+                integrity.record_checksums(folder, self.generation, {**files, name: toc})
+
+            storage = _SyncedRenames(storage, before_rename)
+        TOC(self.schema, segments, self.generation).write(storage, self.indexname)
+        clean_files(self.storage, self.indexname, self.generation, segments)
+        if isinstance(self.storage, FileStorage):
+            integrity.remove_stale_records(Path(self.storage.folder), self.generation)
+
+
+class _SyncedRenames:
+    """A Whoosh storage for `TOC.write`: calls `before_rename(path, new_name)` on the file
+    it renames, and syncs the folder after the rename."""
+
+    def __init__(self, storage, before_rename):
+        self._storage = storage
+        self._before_rename = before_rename
+
+    def create_file(self, name, **kwargs):
+        return self._storage.create_file(name, **kwargs)
+
+    def rename_file(self, old, new, safe=False):
+        from .storage import fsync_dir
+
+        self._before_rename(Path(self._storage._fpath(old)), new)
+        self._storage.rename_file(old, new, safe)
+        fsync_dir(self._storage.folder)
 
 
 def _all_postings(matcher) -> tuple[list, list, list]:

@@ -81,3 +81,16 @@ class IndexClosedError(SearchkitError):
     def __init__(self, path: Path | str):
         self.path = Path(path)
         super().__init__(f"the index at {self.path} was closed; open it again to use it")
+
+
+class DiskFullError(SearchkitError):
+    """The disk (or the process's file-size or quota limit) ran out while writing the index.
+    The write was abandoned: the index is as it was before it."""
+
+    def __init__(self, path: Path | str, why: str):
+        self.path = Path(path)
+        self.why = why
+        super().__init__(
+            f"no space left while writing the index at {self.path} ({why}); "
+            f"the index is unchanged: free some space and run the command again"
+        )

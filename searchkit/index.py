@@ -19,6 +19,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import scoring
+from whoosh.index import clean_files
 from whoosh.query import Term
 
 from . import documents, ingest, searching, storage
@@ -33,6 +34,7 @@ from .errors import (
     IndexNotFoundError,
     SearchkitError,
 )
+from .integrity import IndexProblem, check_index
 from .results import SearchResults
 from .schema import known_files
 from .scoring import K1, B
@@ -171,7 +173,7 @@ class Index:
             raise IndexExistsError(path)
         path.mkdir(parents=True, exist_ok=True)
         text = read_userdict(userdict)
-        with storage.lock(path):
+        with storage.lock(path), storage.disk_full_is_an_error(path):
             if (path / CURRENT).exists():  # another process created it since the check above
                 raise IndexExistsError(path)
             generation = storage.new_generation(path, text, sources=[])
@@ -511,7 +513,7 @@ class Index:
         text = self.meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
-        with storage.lock(self.path):
+        with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
             sources = [str(root.absolute()) for root in roots]
             generation = storage.new_generation(self.path, text, sources)
             try:
@@ -539,6 +541,11 @@ class Index:
             storage.remove_old_generations(self.path, generation, replaced)
         report.seconds = time.monotonic() - started
         return report
+
+    def check(self) -> list[IndexProblem]:
+        """Verify the index on disk (see `integrity.check_index`, which also checks an index
+        too damaged to open): the problems found, [] when it is healthy."""
+        return check_index(self.path)
 
     def stats(self) -> IndexStats:
         """Figures about the index: size, dates, top categories and tags, analyzer."""
@@ -573,28 +580,45 @@ class Index:
 
     @contextmanager
     def _writing(self) -> Iterator[tuple]:
-        """A Whoosh writer on the live generation, under the index lock; commits on success."""
-        with storage.lock(self.path):
+        """A Whoosh writer on the live generation, under the index lock; commits on success.
+        Whatever fails, the live TOC and the files it names are left as they were."""
+        with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
             self._current_searcher()
             folder = self.path / self._generation
             writer = open_writer(self._whoosh)
             new_words: set[str] = set()
             try:
                 yield writer, new_words
+                # Before the commit, so that no committed post lacks its words; after a failed
+                # commit the file lists words no post has, which match nothing.
+                if new_words:
+                    self.vocabulary().union(new_words).save(folder)
             except BaseException:
-                writer.cancel()
+                _abandon(writer, self._whoosh)
                 raise
-            if new_words:
-                self.vocabulary().union(new_words).save(folder)
             try:
-                writer.commit()  # may merge segments (Whoosh's MERGE_SMALL)
+                writer.commit()  # may merge segments (see `codec.fold_into_largest`)
             except (OSError, SearchkitError):
+                _abandon(writer, self._whoosh)
                 raise
             except Exception as error:  # noqa: BLE001 - Whoosh cannot write this index
-                with suppress(Exception):
-                    writer.cancel()  # releases Whoosh's write lock; the old TOC stays live
+                _abandon(writer, self._whoosh)
                 raise IndexDamagedError(self.path, f"{type(error).__name__}: {error}") from error
         self._vocab = None
+
+
+def _abandon(writer, whoosh) -> None:
+    """Give up a Whoosh write: close its files and release Whoosh's write lock, then delete
+    the files the live TOC does not name (the half-written new segment: on a full disk it
+    would keep the disk full until the next commit)."""
+    with suppress(Exception):
+        writer.cancel()
+    if not writer.is_closed:  # cancel failed closing a file (a full disk, again)
+        with suppress(Exception):
+            writer._finish()
+    with suppress(Exception):
+        toc = whoosh._read_toc()
+        clean_files(whoosh.storage, whoosh.indexname, toc.generation, toc.segments)
 
 
 def _record(result, writer, words: set, known: dict, report: UpdateReport) -> None:

@@ -1,7 +1,7 @@
 """The on-disk layout of an index folder: the live-generation pointer, generation folders
 with their metadata, and the writer lock.
 
-* `CURRENT` names the live generation folder; it is replaced atomically (`os.replace`, fsync).
+* `CURRENT` names the live generation folder; it is replaced atomically (`os.replace`).
 * `gen-*` folders each hold a Whoosh index, `meta.json` and `vocab.txt`.
 * `LOCK` is held (fcntl) by whichever process writes; readers never take it. The OS releases
   it when the process dies, so a killed writer leaves no stale lock behind.
@@ -11,6 +11,7 @@ with their metadata, and the writer lock.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,7 +23,12 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from .analysis import ANALYZER_VERSION, Analyzer
-from .errors import IncompatibleIndexError, IndexLockedError, IndexNotFoundError
+from .errors import (
+    DiskFullError,
+    IncompatibleIndexError,
+    IndexLockedError,
+    IndexNotFoundError,
+)
 from .schema import make_schema
 from .vocabulary import Vocabulary
 
@@ -57,9 +63,68 @@ def read_current(path: Path) -> tuple[str, dict]:
 
 
 def write_meta(folder: Path, meta: dict) -> None:
-    tmp = folder / (META + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(tmp, folder / META)
+    write_durably(folder / META, json.dumps(meta, ensure_ascii=False, indent=2))
+
+
+# --- durability ----------------------------------------------------------------------------
+# A rename is only as durable as the files it makes visible: after a power cut the kernel may
+# have written the new directory entry but not the file's blocks, leaving a pointer to zeros.
+# So every commit syncs its new files and their folder before the rename that makes them
+# live (`CURRENT` here, Whoosh's TOC in `codec.Writer._commit_toc`), and the folder after.
+
+
+def fsync_file(path: Path | str) -> None:
+    """Flush a file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path | str) -> None:
+    """Flush a folder's entries (files created, renamed or deleted in it) to the disk."""
+    fsync_file(path)  # a folder opens read-only like a file, and fsyncs the same way
+
+
+def write_durably(target: Path, text: str) -> None:
+    """Replace `target` with `text` atomically and durably: a temporary file, synced, renamed
+    over `target`, then the folder synced."""
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(target.parent)
+
+
+# Out of space: the disk (ENOSPC), the process's file-size limit (EFBIG, RLIMIT_FSIZE), a quota.
+DISK_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+@contextmanager
+def disk_full_is_an_error(path: Path):
+    """Turn an `OSError` that says the space ran out into `DiskFullError`; the caller has
+    abandoned the write by then (its `except`/`finally` ran inside this block)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno in DISK_FULL:
+            raise DiskFullError(path, os.strerror(error.errno).lower()) from error
+        raise
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush every file of `folder` (not recursive), then the folder itself."""
+    for entry in folder.iterdir():
+        if entry.is_file():
+            fsync_file(entry)
+    fsync_dir(folder)
 
 
 def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
@@ -67,37 +132,37 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
     generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}"
     folder = path / generation
     folder.mkdir()
-    whoosh_index.create_in(str(folder), make_schema())
-    analyzer = Analyzer(userdict)
-    write_meta(
-        folder,
-        {
-            "format": FORMAT_VERSION,
-            "analyzer": analyzer.fingerprint,
-            "analyzer_version": ANALYZER_VERSION,
-            "userdict": userdict,
-            "sources": sources,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        },
-    )
-    Vocabulary().save(folder)
-    (folder / READERS).touch()
+    try:
+        whoosh_index.create_in(str(folder), make_schema())
+        from .integrity import record_empty_index  # integrity imports this module
+
+        record_empty_index(folder)
+        analyzer = Analyzer(userdict)
+        write_meta(
+            folder,
+            {
+                "format": FORMAT_VERSION,
+                "analyzer": analyzer.fingerprint,
+                "analyzer_version": ANALYZER_VERSION,
+                "userdict": userdict,
+                "sources": sources,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+        Vocabulary().save(folder)
+        (folder / READERS).touch()
+    except BaseException:  # a full disk: no half-made generation is left behind
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return generation
 
 
 def point_to(path: Path, generation: str) -> None:
-    """Make `generation` the live one, atomically (and durably)."""
-    tmp = path / (CURRENT + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(generation + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path / CURRENT)
-    directory = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    """Make `generation` the live one, atomically and durably: its files, its folder and its
+    entry in `path` reach the disk before `CURRENT` names it."""
+    sync_folder(path / generation)
+    fsync_dir(path)
+    write_durably(path / CURRENT, generation + "\n")
 
 
 def hold_generation(path: Path, generation: str):

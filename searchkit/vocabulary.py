@@ -9,7 +9,6 @@ The file may hold words no longer indexed (deleted posts): they match no posting
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -71,10 +70,10 @@ class Vocabulary:
         return Vocabulary(self._words | set(words))
 
     def save(self, folder: Path) -> None:
-        """Write the vocabulary to `folder/vocab.txt` atomically."""
-        tmp = folder / (VOCAB_FILE + ".tmp")
-        tmp.write_text(self._text, "utf-8")
-        os.replace(tmp, folder / VOCAB_FILE)
+        """Write the vocabulary to `folder/vocab.txt` atomically and durably."""
+        from .storage import write_durably  # storage imports this module
+
+        write_durably(folder / VOCAB_FILE, self._text)
 
     @classmethod
     def load(cls, folder: Path) -> Vocabulary | None:
