@@ -37,9 +37,9 @@ _KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def document_keys(searcher) -> list[bytes] | None:
-    """Every document's key by document number, read once per searcher; None for an index
-    built before the keys existed (its searches are not collapsed). A document without a key
-    has b"" (a segment written into an older index: see `schema.document_fields`)."""
+    """Every document's key by document number, read once per searcher (8 bytes a post);
+    None for an index built before the keys existed, whose searches are not collapsed
+    (`schema.fit_to`). A document without a key has b"", which folds with nothing."""
     if KEY_FIELD not in searcher.schema:
         return None
     keys = _KEYS.get(searcher)
