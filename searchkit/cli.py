@@ -298,6 +298,12 @@ OPTION_LIKE = re.compile(r"--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z]")
     metavar="FILE",
     help="More synonym groups (one group a line, terms separated by commas).",
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Show every post: do not fold near-duplicates (same body, or differing only in numbers).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option(
     "--facets",
@@ -318,6 +324,7 @@ def search(
     exact,
     no_synonyms,
     synonym_file,
+    show_all,
     as_json,
     with_facets=False,
 ):
@@ -327,7 +334,9 @@ def search(
     contain a synonym of a term instead (缩表: 量化紧缩, QT), and a question or long phrase is
     topped up with best-match hits; both are labelled. Terms are ANDed; "a phrase" (taken
     literally), a OR b, -term, title:, body:, tag:, category: and date:2022-06 also work.
-    When nothing is found, a near-miss spelling the index knows is suggested.
+    When nothing is found, a near-miss spelling the index knows is suggested. Near-duplicates
+    (the same body, or notices differing only in numbers and dates) show as one row, "+N more
+    like this"; --all shows every post.
 
     \b
     Examples:
@@ -337,6 +346,7 @@ def search(
       searchkit search '逆回购 OR MLF' --sort date --limit 5
       searchkit search 美联储 --since 2026-06 --category cls --json
       searchkit search 聯準會 --no-synonyms
+      searchkit search 人民币汇率 --all
     """
     from .query import check_date_range
 
@@ -365,6 +375,7 @@ def search(
             category=category,
             tag=tag,
             synonyms=synonyms,
+            collapse=not show_all,
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if results.total == 0:
@@ -376,14 +387,7 @@ def search(
             else None
         )
     if as_json:
-        document = {
-            "query": results.query,
-            "total": results.total,
-            "exact_total": results.exact_total,
-            "synonym_total": results.synonym_total,
-            "suggestion": results.suggestion,
-            "hits": [render.hit_json(hit) for hit in results],
-        }
+        document = render.results_json(results)
         if counts is not None:
             document["facets"] = render.facets_json(counts)
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))

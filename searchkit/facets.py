@@ -64,6 +64,7 @@ def facets(
         tag=tag,
         exact_only=exact_only,
         synonyms=synonyms,
+        collapse=False,  # counts of posts, near-duplicates included
     )
     categories, tags, months = Counter(), Counter(), Counter()
     undated = 0

@@ -36,7 +36,7 @@ from .errors import (
 )
 from .integrity import IndexProblem, check_index
 from .results import SearchResults
-from .schema import known_files
+from .schema import fit_to, known_files
 from .scoring import K1, B
 from .searching import stored_document
 from .storage import CURRENT, FORMAT_VERSION
@@ -348,6 +348,7 @@ class Index:
         category: str | None = None,
         tag: str | None = None,
         synonyms: bool | Synonyms = True,
+        collapse: bool = True,
     ) -> SearchResults:
         """Search the index. See docs/library.md for the query syntax.
 
@@ -359,10 +360,24 @@ class Index:
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
         take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day. With a
         filter, `query` may be "": every post the filters let through (newest first with
-        `sort="date"`). Raises `QueryError` for a malformed query.
+        `sort="date"`). `collapse` shows near-duplicates (the same body, or a notice that
+        differs only in numbers and dates) as one row, the best-ranked, whose `duplicates`
+        says how many more there are; `limit` and `offset` count rows, `total` posts.
+        Raises `QueryError` for a malformed query.
         """
         return searching.search(
-            self, query, limit, offset, sort, exact_only, since, until, category, tag, synonyms
+            self,
+            query,
+            limit,
+            offset,
+            sort,
+            exact_only,
+            since,
+            until,
+            category,
+            tag,
+            synonyms,
+            collapse,
         )
 
     def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
@@ -425,7 +440,7 @@ class Index:
         with self._writing() as (writer, new_words):
             searcher = self._current_searcher()
             for values, words in ingest.analyze_documents(list(documents), self.analyzer):
-                writer.update_document(**values)
+                writer.update_document(**fit_to(values, writer.schema))
                 new_words.update(words)
                 known = searcher.document_number(id=values["id"]) is not None
                 (report.updated_ids if known else report.added_ids).append(values["id"])
@@ -630,7 +645,7 @@ def _record(result, writer, words: set, known: dict, report: UpdateReport) -> No
         report.unchanged_ids.append(result[1])
     else:
         _, values, doc_words, caveats = result
-        writer.update_document(**values)
+        writer.update_document(**fit_to(values, writer.schema))
         words.update(doc_words)
         report.warnings.extend(caveats)
         (report.updated_ids if values["id"] in known else report.added_ids).append(values["id"])

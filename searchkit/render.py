@@ -94,16 +94,19 @@ def render_results(
         if results.synonym_total:
             parts.append(f"{results.synonym_total} by synonym")
         header.append(f" ({', '.join(parts)})")
-    pages = math.ceil(results.total / limit) if limit else 1
-    past_the_end = bool(results.total and limit and page > pages)
+    if results.collapsed:
+        header.append(f" · {_plural(results.rows, 'row')}, near-duplicates folded")
+    pages = math.ceil(results.rows / limit) if limit else 1
+    past_the_end = bool(results.rows and limit and page > pages)
     if pages > 1 and not past_the_end:
         header.append(f" · page {page} of {pages}")
     header.append(f" · {elapsed_ms:.0f} ms", "dim")
     console.print(header)
     if past_the_end:
-        verb, pages_noun = ("fills" if results.total == 1 else "fill"), _plural(pages, "page")
+        filling = _plural(results.rows, "row") if results.collapsed else f"{results.total} {noun}"
+        verb = "fills" if results.rows == 1 else "fill"
         console.print(
-            f"No hits on page {page}: {results.total} {noun} {verb} {pages_noun} of {limit}."
+            f"No hits on page {page}: {filling} {verb} {_plural(pages, 'page')} of {limit}."
         )
     if results.suggestion:
         console.print(Text.assemble("Did you mean ", (results.suggestion, "bold"), "?"))
@@ -115,6 +118,8 @@ def render_results(
         if labels and hit.match != "exact":
             label = "synonym" if hit.match == "synonym" else "best match"
             heading.append(f"  {label}", "italic magenta")
+        if hit.duplicates:
+            heading.append(f"  (+{hit.duplicates} more like this)", "dim")
         meta = [local_minute(hit.date), ", ".join(hit.categories), hit.id]
         console.print()
         # A hanging indent: a wrapped title continues under its first character.
@@ -152,6 +157,7 @@ def hit_json(hit) -> dict:
         "snippet": hit.snippet,
         "marks": [[start, end] for start, end in hit.marks],
         "title_marks": [[start, end] for start, end in hit.title_marks],
+        "duplicates": hit.duplicates,
     }
 
 
@@ -289,6 +295,8 @@ def results_json(results) -> dict:
         "exact_total": results.exact_total,
         "synonym_total": results.synonym_total,
         "suggestion": results.suggestion,
+        "rows": results.rows,
+        "collapsed": results.collapsed,
         "hits": [hit_json(hit) for hit in results],
     }
 

@@ -17,6 +17,8 @@ class Hit:
     `title_marks` into `title`. `match` says why it was found: "exact" (contains the query's
     terms, or an unquoted term's words), "synonym" (contains a synonym of a term instead) or
     "relaxed" (a best-match hit on the query's words); they rank in that order.
+    `duplicates` counts the other matching posts that are near-duplicates of this one (the
+    same body, or a notice differing only in numbers and dates), folded into this row.
 
     The snippet and marks are made from `body` and `terms` when first read: a program that
     wants only ids or titles does not pay for them. A best-match hit does not mark a lone
@@ -33,6 +35,7 @@ class Hit:
     match: str
     body: str = field(default="", repr=False)
     terms: tuple[str, ...] = ()  # the texts to mark
+    duplicates: int = 0
 
     @property
     def exact(self) -> bool:
@@ -66,7 +69,9 @@ class Hit:
 class SearchResults:
     """A page of hits. `total` counts every match (exact + synonym + relaxed); `exact_total`
     the exact ones. `suggestion` is a corrected query (did you mean ...?) when no post contains
-    the terms or their synonyms and the index knows a near-miss of a term that does."""
+    the terms or their synonyms and the index knows a near-miss of a term that does.
+    `collapsed` counts the posts folded into another post's row (`Hit.duplicates`): the
+    pages hold `rows` rows, and `total` still counts every post, on every page."""
 
     query: str
     total: int
@@ -75,6 +80,12 @@ class SearchResults:
     terms: tuple[str, ...] = ()
     synonym_total: int = 0
     suggestion: str | None = None
+    collapsed: int = 0
+
+    @property
+    def rows(self) -> int:
+        """How many rows the pages hold: `total` less the posts folded into other rows."""
+        return self.total - self.collapsed
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

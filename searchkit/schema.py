@@ -10,6 +10,7 @@ from whoosh import columns, fields, formats
 
 from .analysis import Analyzer
 from .codec import Codec  # noqa: F401  (older indexes' segments pickle it under this name)
+from .collapse import KEY_FIELD, duplicate_key
 from .documents import Document
 
 TITLE, BODY = "title", "body"
@@ -70,6 +71,8 @@ def make_schema() -> fields.Schema:
         # What `Index.update_from` compares with the posts folder, in a column of its own:
         # reading stored fields would unpickle every post's text.
         file=fields.COLUMN(columns.VarBytesColumn()),
+        # The near-duplicate key (`collapse.py`), read for every match of a search.
+        **{KEY_FIELD: fields.COLUMN(columns.VarBytesColumn())},
     )
 
 
@@ -115,8 +118,18 @@ def document_fields(
         "_stored_tags": list(doc.tags),
         "checksum": doc.checksum,
         "file": json.dumps([doc.id, path, *(stat or (None, None)), doc.checksum]).encode(),
+        KEY_FIELD: duplicate_key(doc.title, doc.body),
     }
     return values, set(title_positions) | set(body_positions)
+
+
+def fit_to(values: dict, schema: fields.Schema) -> dict:
+    """`values` without the near-duplicate key when `schema` is an older index's, which has
+    no column for it (Whoosh rejects an unknown field): such an index keeps working and is
+    not collapsed until it is rebuilt."""
+    if KEY_FIELD in schema:
+        return values
+    return {name: value for name, value in values.items() if name != KEY_FIELD}
 
 
 def known_files(reader) -> dict[str, dict]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import Counter
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from whoosh import collectors
 from whoosh.query import And, AndNot, DateRange, Term
 from whoosh.searching import Results
 
+from . import collapse as collapse_module
 from . import query as query_module
 from . import suggest
 from .documents import Document
@@ -41,6 +44,7 @@ def search(
     category: str | None,
     tag: str | None,
     synonyms,
+    collapse: bool = True,
 ) -> SearchResults:
     """`Index.search` (see its docstring for the arguments)."""
     if sort not in ("relevance", "date"):
@@ -54,7 +58,8 @@ def search(
     synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
     plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)
     filters = _filters(since, until, category, tag)
-    wanted = offset + limit
+    keys = collapse_module.document_keys(searcher) if collapse else None
+    wanted = offset + limit  # in rows: a post, or the best of its near-duplicates
     # Every tier runs whatever the page, so the totals and the page count are the same on
     # every page and for every limit, and the pages make one ranking.
     tiers = [
@@ -62,17 +67,24 @@ def search(
         ("synonym", plan.synonym, plan.terms + plan.synonym_terms),
         ("relaxed", plan.relaxed, plan.relaxed_terms + plan.terms),
     ]
-    picked, totals, seen = [], {}, set()
+    picked, totals, seen, rows, folded_keys = [], {}, set(), 0, set()
     for kind, tier_query, terms in tiers:
-        found = sum(totals.values())
         if tier_query is None:
             continue
-        hits = _collect(searcher, tier_query, max(wanted - found, 1), filters, seen, sort)
+        need = max(wanted - rows, 1)
+        hits = _collect(searcher, tier_query, need, filters, seen, sort)
+        if keys is None:
+            ranked, tier_rows = hits[:need], len(hits)
+        else:
+            rerun = partial(_collect, searcher, tier_query, filters=filters, mask=seen, sort=sort)
+            ranked, tier_rows = _rows(hits, keys, folded_keys, need, rerun)
         totals[kind] = len(hits)
         seen |= hits.docs()
-        start = max(0, offset - found)
-        picked += [(hit, kind, terms) for hit in hits[start : max(wanted - found, 0)]]
+        start = max(0, offset - rows)
+        picked += [(hit, kind, terms) for hit in ranked[start : max(wanted - rows, 0)]]
+        rows += tier_rows
     total, synonym_total = sum(totals.values()), totals.get("synonym", 0)
+    counts = Counter(keys[doc] for doc in seen) if keys is not None else Counter()
     suggestion = None
     if suggest.wants_suggestion(parsed, total, totals["exact"] + synonym_total):
         suggestion = suggest.corrected_query(parsed, vocab, searcher, lambda q: _finds(searcher, q))
@@ -80,11 +92,47 @@ def search(
         query,
         total,
         totals["exact"],
-        [_hit(hit, kind, terms) for hit, kind, terms in picked[:limit]],
+        [
+            _hit(hit, kind, terms, _more(keys, counts, hit.docnum))
+            for hit, kind, terms in picked[:limit]
+        ],
         tuple(plan.terms),
         synonym_total,
         suggestion,
+        total - rows,
     )
+
+
+def _rows(hits, keys: list[bytes], folded_keys: set[bytes], need: int, rerun):
+    """A tier's best `need` rows (the best-ranked post of each key not met in an earlier
+    tier), and how many rows the whole tier makes. Adds the tier's keys to `folded_keys`.
+
+    A post folded into a row pushes the rows after it down the ranking, so when the tier
+    folds any, the rows may lie past the `need` best hits: `rerun(deeper)` ranks deeper,
+    by at most the number of folded posts, and only then (one more run of the tier's query).
+    """
+    docs = hits.docs()
+    tier_keys = {keys[doc] for doc in docs} - folded_keys - {b""}
+    tier_rows = len(tier_keys) + sum(1 for doc in docs if not keys[doc])
+    if tier_rows < len(docs) and hits.scored_length() < len(docs):
+        hits = rerun(need + len(docs) - tier_rows)
+    ranked, taken = [], set()
+    for hit in hits:
+        key = keys[hit.docnum]
+        if key and (key in folded_keys or key in taken):
+            continue
+        taken.add(key)
+        ranked.append(hit)
+        if len(ranked) == need:
+            break
+    folded_keys |= tier_keys
+    return ranked, tier_rows
+
+
+def _more(keys: list[bytes] | None, counts: Counter, docnum: int) -> int:
+    """How many more matching posts share the post's key."""
+    key = keys[docnum] if keys is not None else b""
+    return counts[key] - 1 if key else 0
 
 
 def similar(index: Index, doc_id: str, limit: int) -> SearchResults:
@@ -111,7 +159,7 @@ def _finds(searcher, whoosh_query) -> bool:
     return bool(len(_collect(searcher, whoosh_query, 1, None, None, "relevance")))
 
 
-def _hit(hit, match: str, terms: list[str]) -> Hit:
+def _hit(hit, match: str, terms: list[str], duplicates: int = 0) -> Hit:
     doc = stored_document(hit.fields())
     return Hit(
         doc.id,
@@ -125,6 +173,7 @@ def _hit(hit, match: str, terms: list[str]) -> Hit:
         match,
         doc.body,
         tuple(terms),
+        duplicates,
     )
 
 

@@ -34,6 +34,7 @@ HIT_KEYS = {
     "snippet": str,
     "marks": list,
     "title_marks": list,
+    "duplicates": int,
 }
 PROGRESS_BAR_CHARS = re.compile("[━╸╺]")
 
@@ -94,8 +95,11 @@ def assert_search_document(document):
         "exact_total",
         "synonym_total",
         "suggestion",
+        "rows",
+        "collapsed",
         "hits",
     }
+    assert document["rows"] + document["collapsed"] == document["total"]
     assert isinstance(document["total"], int) and isinstance(document["exact_total"], int)
     for hit in document["hits"]:
         assert set(hit) == set(HIT_KEYS)
@@ -881,3 +885,22 @@ def test_dates_shown_in_the_posts_zone_and_without_a_time_at_midnight():
     assert render.local_minute(datetime(2022, 6, 7, 13, 59, tzinfo=china)) == "2022-06-07 13:59"
     assert render.local_minute(datetime(2022, 6, 7, tzinfo=china)) == "2022-06-07"
     assert render.china_date(datetime(2022, 6, 7, 17, tzinfo=timezone.utc)) == "2022-06-08"
+
+
+def test_search_folds_near_duplicates_unless_all(tmp_path):
+    from test_collapse import POSTS
+
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(POSTS)
+    human = run("search", "中间价", "--index", path)
+    assert human.exit_code == 0, human.output
+    assert human.stdout.splitlines()[0].startswith("9 results for 中间价 · 4 rows, near-dup")
+    assert "(+4 more like this)" in human.stdout and "(+1 more like this)" in human.stdout
+    result, document = search_json("中间价", "--index", path)
+    assert_search_document(document)
+    assert (document["total"], document["rows"], document["collapsed"]) == (9, 4, 4 + 1)
+    assert sorted(hit["duplicates"] for hit in document["hits"]) == [0, 0, 1, 4]
+    result, document = search_json("中间价", "--all", "--index", path)
+    assert (len(document["hits"]), document["rows"], document["collapsed"]) == (9, 9, 0)
+    assert "more like this" not in run("search", "中间价", "--all", "--index", path).stdout

@@ -32,7 +32,7 @@ from searchkit.web.app import CONTENT_SECURITY_POLICY
 from searchkit.web.pool import THREADS, IndexPool, SearchTimeout
 
 HIT_KEYS = {"id", "path", "url", "title", "date", "categories", "tags", "score", "exact"}
-HIT_KEYS |= {"match", "snippet", "marks", "title_marks"}
+HIT_KEYS |= {"match", "snippet", "marks", "title_marks", "duplicates"}
 MATCHING = POSTS + 1 + len(hostile_documents())  # posts of web_index with 缩表
 
 
@@ -383,7 +383,7 @@ def test_only_loopback_host_names_are_answered_when_asked(web_index):
 
 def test_facets_count_every_matching_post(web_index):
     with Index.open(web_index) as index:
-        hits = index.search("缩表", limit=1000, since="2022-02").hits
+        hits = index.search("缩表", limit=1000, since="2022-02", collapse=False).hits
         counts = index.facets("缩表", since="2022-02")
     assert counts.total == len(hits) > 10
     assert counts.categories == sorted(
@@ -473,3 +473,21 @@ def test_searchkit_serve_runs_the_installed_command(web_index):
         server.terminate()
         output = server.communicate(timeout=15)[0].decode()
     assert f"on http://127.0.0.1:{port}/" in output
+
+
+def test_near_duplicates_show_once_with_a_link_to_every_post(tmp_path):
+    from test_collapse import POSTS as NOTICES
+
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(NOTICES)
+    with TestClient(create_app(path)) as notices:
+        page = notices.get("/?q=中间价").text
+        assert page.count('class="hit"') == 4 and "4 rows, near-duplicates folded" in page
+        assert '<a href="/?q=%E4%B8%AD%E9%97%B4%E4%BB%B7&amp;all=1">+4 more like this</a>' in page
+        every = notices.get("/?q=中间价&all=1").text
+        assert every.count('class="hit"') == 9 and "more like this" not in every
+        assert 'name="all" value="1" checked' in every
+        document = api(notices, "/api/search?q=中间价&all=1")
+        assert (document["rows"], document["collapsed"], len(document["hits"])) == (9, 0, 9)
+        assert api(notices, "/api/search?q=中间价")["collapsed"] == 5

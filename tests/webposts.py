@@ -18,6 +18,7 @@ SOURCES = ("cls", "eastmoney", "ths")
 TAGS = {"cls": "财联社", "eastmoney": "东方财富", "ths": "同花顺"}
 POSTS = 24
 PWNED = "window.__pwned"  # what every hostile text tries to set
+_CYCLE_STEMS, _CYCLE_BRANCHES = "甲乙丙丁戊己庚辛壬癸", "子丑寅卯辰巳午未申酉戌亥"
 
 # Text that would run script if any of it reached the page unescaped: a script element, an
 # attribute-breaking quote with an event handler, a closing tag for the element it sits in.
@@ -42,8 +43,11 @@ def write_posts(folder: Path) -> Path:
         source = SOURCES[i % 3]
         month = i % 12 + 1
         title = f"美联储缩表第{i + 1}期：资产负债表{'收缩' if i % 2 else '扩张'}"
+        # A cyclic name of its own (甲子, 乙丑, ...): posts that differed only in numbers
+        # would be near-duplicates, one row on the page (`searchkit.collapse`).
         body = (
-            f"<p>美联储缩表进程第{i + 1}篇。资产负债表规模{100 + i}亿美元，国债与MBS到期不再续作。"
+            f"<p>{_CYCLE_STEMS[i % 10]}{_CYCLE_BRANCHES[i % 12]}："
+            f"美联储缩表进程第{i + 1}篇。资产负债表规模{100 + i}亿美元，国债与MBS到期不再续作。"
             f"{'逆回购规模创新高。' if i % 4 == 0 else '市场关注降息预期。'}</p>"
         )
         (folder / f"2022-{month:02d}-10-post{i + 1:02d}.md").write_text(
@@ -73,7 +77,7 @@ def hostile_documents() -> list[Document]:
         Document(
             id=f"hostile-url-{n}",
             title=f"{HOSTILE_TITLE} {n}",
-            body=HOSTILE_BODY,
+            body=f"{HOSTILE_BODY}{_CYCLE_STEMS[n]}",  # not near-duplicates of each other
             date=datetime(2022, 7, 1, 12, tzinfo=TZ),
             categories=(f'c"><script>{PWNED}="category"</script>',),
             tags=(f"t' onclick='{PWNED}=1",),

@@ -110,7 +110,7 @@ def create_app(
                 "results": results,
                 "facets": facets,
                 "error": None,
-                "pages": views.page_numbers(form.page, results.total),
+                "pages": views.page_numbers(form.page, results.rows),
                 "bars": views.timeline_bars(facets.months),
                 "first_rank": (form.page - 1) * form.limit + 1,
             }

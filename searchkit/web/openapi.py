@@ -30,6 +30,10 @@ _HIT = {
         "snippet": _TEXT,
         "marks": _MARKS,
         "title_marks": _MARKS,
+        "duplicates": {
+            "type": "integer",
+            "description": "More matching posts folded into this row as near-duplicates.",
+        },
     },
 }
 _ERROR = {
@@ -83,6 +87,11 @@ def openapi_document(version: str) -> dict:
             "exact_total": {"type": "integer"},
             "synonym_total": {"type": "integer"},
             "suggestion": _NULLABLE_TEXT,
+            "rows": {
+                "type": "integer",
+                "description": "Rows the pages hold (total less collapsed).",
+            },
+            "collapsed": {"type": "integer", "description": "Posts folded into another's row."},
             "hits": {"type": "array", "items": _HIT},
             "facets": {
                 "type": "object",
@@ -128,6 +137,7 @@ def openapi_document(version: str) -> dict:
                         _param("sort", "relevance or date.", {"enum": ["relevance", "date"]}),
                         _param("page", "1-based page.", {"type": "integer", "minimum": 1}),
                         _param("limit", "Hits a page.", limit),
+                        _param("all", "1 to show every post: no folding of near-duplicates."),
                         _param("facets", "1 to add category, tag and month counts."),
                     ],
                     "responses": _answers(search_schema, 400, 503),

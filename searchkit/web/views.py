@@ -40,6 +40,7 @@ class SearchForm:
     sort: str = "relevance"
     page: int = 1
     limit: int = PAGE_SIZE
+    all: int = 0  # 1: every post, near-duplicates not folded (`Index.search(collapse=False)`)
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], max_limit: int = PAGE_SIZE) -> SearchForm:
@@ -57,7 +58,8 @@ class SearchForm:
             raise BadRequest("sort must be relevance or date")
         page = _integer(params, "page", 1, 1, MAX_PAGE)
         limit = _integer(params, "limit", PAGE_SIZE, 0, max_limit)
-        return cls(q, sort=sort, page=page, limit=limit, **texts)
+        every = _integer(params, "all", 0, 0, 1)
+        return cls(q, sort=sort, page=page, limit=limit, all=every, **texts)
 
     def search_args(self) -> dict:
         """Keyword arguments for `Index.search` (empty filters left out)."""
@@ -65,6 +67,7 @@ class SearchForm:
             "limit": self.limit,
             "offset": (self.page - 1) * self.limit,
             "sort": self.sort,
+            "collapse": not self.all,
             **self.filters(),
         }
 

@@ -34,8 +34,8 @@ How each figure is measured:
   Both sums can miss a spike shorter than the sampling interval.
 - index size: bytes of the files under the index folder. searchkit stores title and body
   (for snippets), the baseline stores only ids, so the ratio is not like for like.
-- exact recall: `index.search(term, exact_only=True, limit=100000)` ids for each public
-  finance term against a brute-force scan of `normalize(title)`/`normalize(body)` by the
+- exact recall: `index.search(term, exact_only=True, limit=100000, collapse=False)` ids for
+  each public finance term against a brute-force scan of `normalize(title)`/`normalize(body)` by the
   README's contract: Chinese text as a substring, letters and digits as whole tokens
   (`gdp` does not match `gdp4.8`). The "plain substrings" row also counts those, for
   information. The baseline's rows use all documents its parser returns (`limit=None`).
@@ -299,7 +299,10 @@ class SearchkitEngine:
             return []
 
     def matching_ids(self, term: str) -> set[str]:
-        return {hit.id for hit in self.index.search(term, exact_only=True, limit=100_000)}
+        return {
+            hit.id
+            for hit in self.index.search(term, exact_only=True, limit=100_000, collapse=False)
+        }
 
     def close(self) -> None:
         self.index.close()

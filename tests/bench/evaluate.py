@@ -140,7 +140,8 @@ def exact_recall(folders: list[Path], terms_file: Path) -> dict:
         for term in terms:
             needle = normalize(term)
             truth = {path for path, title, body in posts if needle in title or needle in body}
-            hits = {str(hit.path) for hit in index.search(term, exact_only=True, limit=100000)}
+            every = index.search(term, exact_only=True, limit=100000, collapse=False)
+            hits = {str(hit.path) for hit in every}
             found, expected, correct = (
                 found + len(hits),
                 expected + len(truth),
