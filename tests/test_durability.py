@@ -165,7 +165,7 @@ def assert_failed_on_a_full_disk_leaving_the_index_as_it_was(run, index: Path, b
     assert len(lines) == 1 and lines[0].startswith("searchkit: error: no space left"), lines
     assert "index is unchanged" in lines[0]
     assert index_files(index) == before
-    search = searchkit("search", "降准", "--index", str(index), "--json", "--limit", "100")
+    search = searchkit("search", "降准", "--index", str(index), "--json", "--limit", "100", "--all")
     assert search.returncode == 0
     assert len(json.loads(search.stdout)["hits"]) == 20
 
