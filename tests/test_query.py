@@ -329,20 +329,27 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
 def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
     """`_top` picks the best hits from the matchers' scores itself: the same hits, order
     (ties to the lower document number), total and document set as Whoosh's collector,
-    with and without a mask of documents already shown by an earlier tier."""
+    with and without a mask of documents already shown by an earlier tier, and with filters
+    (the documents they let through)."""
     from whoosh import collectors
 
     from searchkit.query import build
-    from searchkit.searching import _top, _TopCollector
+    from searchkit.searching import _filters, _top, _TopCollector
 
     searcher = corpus_index._current_searcher()
     plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
     for whoosh_query in filter(None, [plan.exact, plan.synonym, plan.relaxed]):
-        for mask in (None, {0, 1, 2, 200, 1500}):
+        for mask, filters in [
+            (None, None),
+            ({0, 1, 2, 200, 1500}, None),
+            (None, _filters("2023", "2026-06", None, None)),
+            ({0, 1, 2, 200, 1500}, _filters(None, None, "cls", None)),
+        ]:
             collector = _TopCollector(10, usequality=False, replace=0)
-            if mask:
-                collector = collectors.FilterCollector(collector, None, mask)
+            if mask or filters:
+                collector = collectors.FilterCollector(collector, filters, mask)
             searcher.search_with_collector(whoosh_query, collector)
-            theirs, ours = collector.results(), _top(searcher, whoosh_query, 10, mask)
+            allowed = None if filters is None else set(searcher.docs_for_query(filters))
+            theirs, ours = collector.results(), _top(searcher, whoosh_query, 10, mask, allowed)
             assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
             assert len(ours) == len(theirs) and ours.docs() == theirs.docs()
