@@ -14,3 +14,11 @@ SHARED = Path(os.environ.get("SEARCHKIT_SHARED") or _REPOSITORY.parent / "shared
 FINEWS = SHARED / "finews" / "_posts"
 FINANCE = SHARED / "finance" / "_posts"
 REFERENCE_POST = FINEWS / "2022-06-07-202206072404046437.md"
+TERMS = SHARED / "finance_terms_public.txt"
+
+
+def public_terms() -> list[str]:
+    """The shared finance terms for exact-recall checks (call it from a test, not at
+    collection, unless `TERMS` exists)."""
+    lines = TERMS.read_text("utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

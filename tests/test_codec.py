@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import HANDMADE
-from corpus import FINANCE, SHARED
+from corpus import FINANCE, public_terms
 from history import ChangingFolder, differences, segment_count
 
 from searchkit import Index, IndexDamagedError, load_posts
@@ -22,11 +22,6 @@ from searchkit.cli import cli
 from searchkit.codec import TermPool
 
 WHOOSH_SUITE_PLUGIN = Path(__file__).parent / "whoosh_suite"
-
-
-def public_terms() -> list[str]:
-    lines = (SHARED / "finance_terms_public.txt").read_text("utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def test_term_pool_yields_postings_in_field_term_document_order():

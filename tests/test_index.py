@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 from conftest import HANDMADE
-from corpus import FINANCE, FINEWS, REFERENCE_POST, SHARED
+from corpus import FINANCE, FINEWS, REFERENCE_POST, TERMS, public_terms
 
 from searchkit import (
     Document,
@@ -44,13 +44,11 @@ def found(index, term):
     return {str(hit.path.resolve()) for hit in every}
 
 
-def public_terms():
+def public_term_cases():
     """The shared list of finance terms, read at collection: one skipped case without it."""
-    path = SHARED / "finance_terms_public.txt"
-    if not path.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no term list at {path}"))]
-    lines = path.read_text("utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not TERMS.is_file():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no term list at {TERMS}"))]
+    return public_terms()
 
 
 @needs_corpus
@@ -83,7 +81,7 @@ def test_phrase_of_a_compound_word_is_found(finews_index):
     assert finews_index.search("北向资金", exact_only=True).total == 6
 
 
-@pytest.mark.parametrize("term", public_terms())
+@pytest.mark.parametrize("term", public_term_cases())
 @needs_corpus
 def test_exact_recall_and_precision_for_public_terms(corpus_index, corpus_docs, term):
     assert found(corpus_index, term) == brute_force(corpus_docs, term)

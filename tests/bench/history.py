@@ -30,17 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: history, corpus
 
-from corpus import FINANCE, SHARED  # noqa: E402
+from corpus import FINANCE, public_terms  # noqa: E402
 from evaluate import percentile  # noqa: E402
 from history import ChangingFolder, differences, segment_count  # noqa: E402
 
 from searchkit import Index, load_posts  # noqa: E402
 from searchkit.analysis import is_cjk  # noqa: E402
-
-
-def public_terms() -> list[str]:
-    lines = (SHARED / "finance_terms_public.txt").read_text("utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 def folder_size(path: Path) -> int:
