@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
-from whoosh.reading import TermNotFound
 
 from .analysis import RUNS, is_cjk, is_gap, normalize
+from .codec import read_positions, read_postings
 from .schema import JOINS
-from .scoring import K1, B, ScoredMatcher, field_lengths, read_postings
+from .scoring import K1, B, ScoredMatcher, field_lengths
 from .vocabulary import Vocabulary
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
@@ -383,7 +380,7 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
         blocks = sum(-(-reader.doc_frequency(field, word) // POSTINGS_BLOCK) for word in words)
         if blocks * BLOCK_READ_COST > len(todo) * TEXT_COUNT_COST:
             continue
-        positions = [_positions_in(reader, field, word, todo) for word in words]
+        positions = [read_positions(reader, field, word, todo) for word in words]
         for doc in todo:
             later = [p.get(doc, ()) for p in positions[1:]]
             count = sum(
@@ -392,37 +389,6 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
             )
             if count:
                 found[doc] = count
-    return found
-
-
-def _positions_in(reader, field: str, word: str, docs: list[int]) -> dict[int, set[int]]:
-    """{document: positions of `word`} for those of `docs` that have it: a block at a time,
-    decoding only the wanted postings (skipping one posting at a time costs ~10x)."""
-    try:
-        matcher = reader.postings(field, word)
-    except TermNotFound:
-        return {}
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child  # deleted documents are not among `docs`
-    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
-    found = {}
-    if isinstance(matcher, W3LeafMatcher):
-        decode = matcher.format.decoder("positions")
-        while matcher.is_active() and following < len(docs):
-            top = matcher.block_max_id()
-            if docs[following] <= top:  # a wanted document may be in this block
-                matcher._read_ids()
-                hits = [i for i, doc in enumerate(matcher._ids) if doc in wanted]
-                if hits:
-                    matcher._read_values()
-                    found.update((matcher._ids[i], set(decode(matcher._values[i]))) for i in hits)
-                following = bisect_right(docs, top, following)
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                found[matcher.id()] = set(matcher.value_as("positions"))
-            matcher.next()
     return found
 
 

@@ -10,36 +10,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
 from whoosh import matching, query
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+
+from .codec import read_postings
 
 # BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
 K1, B = 0.9, 0.75
-
-
-def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
-    """(document, weight) of a term's postings in a segment: a block at a time from
-    Whoosh's own postings reader (one item at a time through its matcher API costs ~10x)."""
-    try:
-        matcher = reader.postings(fieldname, word)
-    except TermNotFound:
-        return []
-    hidden = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:
-        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
-    found = []
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            found.extend(zip(matcher._ids, matcher._weights, strict=True))
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            found.append((matcher.id(), matcher.weight()))
-            matcher.next()
-    return [item for item in found if item[0] not in hidden] if hidden else found
 
 
 class ScoredMatcher(matching.Matcher):
