@@ -20,7 +20,6 @@ normalized field contains `t`", whatever jieba did with it.
 from __future__ import annotations
 
 import heapq
-import math
 from dataclasses import dataclass, field
 
 from whoosh import matching, query
@@ -29,7 +28,7 @@ from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 from .analysis import RUNS, is_cjk, is_gap, normalize
 from .codec import read_positions, read_postings
 from .schema import JOINS
-from .scoring import K1, B, ScoredMatcher, field_lengths
+from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
 from .vocabulary import Vocabulary
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
@@ -269,9 +268,8 @@ class Contains(query.Query):
         """BM25's constants for this text; `df` is its document frequency, if known."""
         if df is None:
             df = self._document_frequency(parent.reader())
-        n = max(parent.doc_count_all(), df)
         return _Scoring(
-            idf=math.log(1 + (n - df + 0.5) / (df + 0.5)) * self.boost,
+            idf=idf(parent.doc_count_all(), df) * self.boost,
             avgdl=parent.avg_field_length(self.fieldname) or 1.0,
             scored=context is None or context.weighting is not None,
         )
@@ -394,9 +392,19 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
 
 @dataclass(frozen=True)
 class _Scoring:
+    """BM25's constants for a text (`Contains._scoring`); a search that scores nothing (a
+    date sort) counts each match 1."""
+
     idf: float
     avgdl: float
     scored: bool
+
+    def scores(self, docs: list[int], weights: list[float], length) -> list[float]:
+        """The BM25 scores of documents with the text's weighted occurrences `weights`."""
+        if not self.scored:
+            return [1.0] * len(docs)
+        postings = zip(docs, weights, strict=True)
+        return [score for _, score in bm25(postings, length, self.idf, self.avgdl)]
 
 
 class _Positions:
@@ -511,13 +519,6 @@ class _SpanFinder:
         return None
 
 
-def _bm25(scoring: _Scoring, tf: float, length: int) -> float:
-    if not scoring.scored:
-        return 1.0
-    norm = K1 * (1 - B + B * (length or 1) / scoring.avgdl)
-    return scoring.idf * tf * (K1 + 1) / (tf + norm)
-
-
 class ContainsMatcher(SpanWrappingMatcher):
     """Keeps the candidate documents where the text really occurs (by word positions);
     scores them BM25 on the weighted number of occurrences.
@@ -560,8 +561,9 @@ class ContainsMatcher(SpanWrappingMatcher):
         return spans
 
     def score(self):
-        length = self.reader.doc_field_length(self.child.id(), self.query.fieldname, 1)
-        return _bm25(self.scoring, self._weight, length)
+        doc = self.child.id()
+        length = self.reader.doc_field_length(doc, self.query.fieldname, 1)
+        return self.scoring.scores([doc], [self._weight], lambda _: length)[0]
 
     def weight(self):
         return self._weight
@@ -575,8 +577,7 @@ class CountedMatcher(ScoredMatcher):
     def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
         if scores is None:
             length = field_lengths(reader, query.fieldname, len(docs))
-            pairs = zip(docs, weights, strict=True)
-            scores = [_bm25(scoring, w, length(d)) for d, w in pairs]
+            scores = scoring.scores(docs, weights, length)
         super().__init__(docs, scores, position)
         self.weights = weights
         self.query, self.reader, self.full_words, self.scoring = query, reader, full, scoring
