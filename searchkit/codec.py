@@ -1,5 +1,6 @@
 """Every reach below Whoosh's public API: how a searchkit commit writes Whoosh segments,
-merges them and reads their postings back, and the few private attributes elsewhere.
+merges them and reads their postings back, and named accessors for the few other Whoosh
+privates searchkit needs.
 
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
 inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
@@ -401,7 +402,7 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
 
 def set_total(results, total: int) -> None:
     """Give Whoosh `Results` made without a collector (`searching._top`) their number of
-    matches: `len(results)` otherwise asks the collector, which there is none of."""
+    matches: `len(results)` otherwise asks a collector, which such results lack."""
     results._total = total
 
 

@@ -13,6 +13,7 @@ Either way a match is exactly "the normalized field contains `t`", whatever jieb
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from whoosh import matching, query
@@ -240,7 +241,7 @@ class _Scoring:
     avgdl: float
     scored: bool
 
-    def scores(self, docs: list[int], weights: list[float], length) -> list[float]:
+    def scores(self, docs: list[int], weights: list[float], length: Callable) -> list[float]:
         """The BM25 scores of documents with the text's weighted occurrences `weights`."""
         if not self.scored:
             return [1.0] * len(docs)

@@ -46,8 +46,9 @@ def idf(doc_count: int, doc_frequency: int) -> float:
     """The probabilistic inverse document frequency, log(1 + (N − df + 0.5) / (df + 0.5)), of a
     `matching.Contains` text. Words take Whoosh's own idf instead (`Searcher.idf`, log(N /
     (df + 1)) + 1), as Whoosh's BM25F scorer does, so that a `BestMatch` scores as Whoosh's
-    `Or` of the same words. The two differ by history; one for both would move the rankings
-    measured in docs/quality.md. `doc_frequency` may be an estimate above `doc_count`."""
+    `Or` of the same words. The two differ by history; one for both would change the scores
+    behind the figures in docs/quality.md. `doc_frequency` may be an estimate above
+    `doc_count`."""
     n = max(doc_count, doc_frequency)
     return math.log(1 + (n - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
