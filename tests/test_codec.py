@@ -181,7 +181,9 @@ def test_whoosh_suite_passes_on_searchkit_codec_and_pool(tmp_path):
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")
     (tests,) = tmp_path.glob("*/tests")
-    env = dict(os.environ, PYTHONPATH=str(WHOOSH_SUITE_PLUGIN))
+    # Whoosh's in-memory indexes keep temporary files in $TMPDIR/MAIN.tmp, a fixed name: two
+    # runs of this suite at once on one machine deleted each other's files (8 failures).
+    env = dict(os.environ, PYTHONPATH=str(WHOOSH_SUITE_PLUGIN), TMPDIR=str(tmp_path))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "searchkit_plugin", "-p", "no:cacheprovider"],
         cwd=tests,
