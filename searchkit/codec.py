@@ -1,24 +1,41 @@
-"""How a searchkit commit writes Whoosh segments, merges them, and reads them back.
+"""Every reach below Whoosh's public API: how a searchkit commit writes Whoosh segments,
+merges them and reads their postings back, and named accessors for the few other Whoosh
+privates searchkit needs.
 
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
 inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
 `InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
 block at a time (`Writer`), and a merge policy that keeps at most two segments
 (`fold_into_largest`). Every Whoosh code path reads these segments back: searches, segment
-merges on commit, `add_reader`, deletions, `doc_count`. `tests/test_codec.py` runs
-whoosh-reloaded's own test suite with this writer, codec and pool in place.
+merges on commit, `add_reader`, deletions, `doc_count`. For speed the search path reads
+postings a block at a time (`read_postings`, `read_positions`), below Whoosh's matcher API.
+What else needs a Whoosh private has a named function here (`set_total`, `finish_writer`,
+`live_toc`, `latest_generation`), so no other module touches one.
+
+`tests/test_codec.py` checks the block readers against Whoosh's public matcher API on an
+index of several segments with deletions, and runs whoosh-reloaded's own test suite with this
+writer, codec and pool in place; `pyproject.toml` pins the Whoosh version those tests cover,
+so a Whoosh upgrade breaks that test file rather than the hit lists.
+
+The module keeps the name `codec`: Whoosh's own codec is where its block readers and segment
+files live, and every segment's TOC pickles its codec class by import path
+(`searchkit.codec.Codec`; `searchkit.schema.Codec` in older indexes): another name would be a
+third path that indexes depend on for good.
 """
 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermsReader
+from whoosh.index import TOC
 from whoosh.matching import ListMatcher
-from whoosh.reading import SegmentReader
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.writing import SegmentWriter
 
 INLINE_POSTINGS = 16
@@ -211,7 +228,7 @@ class Writer(SegmentWriter):
         deletes the files the previous TOC named (else a power cut could keep the deletions
         and lose the rename)."""
         from whoosh.filedb.filestore import FileStorage
-        from whoosh.index import TOC, clean_files
+        from whoosh.index import clean_files
 
         # Imported here: storage imports schema, which imports this module.
         from . import integrity
@@ -317,3 +334,90 @@ def open_writer(whoosh_index) -> Writer:
     writer = Writer(whoosh_index)
     writer.mergetype = fold_into_largest
     return writer
+
+
+# --- reading postings a block at a time -----------------------------------------------------
+
+
+def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
+    """(document, weight) of a term's postings in a segment, in document order, without the
+    segment's deleted documents; [] when the segment lacks the term. Read a block at a time
+    from Whoosh's own postings reader: one posting at a time through its matcher API costs
+    ~10x."""
+    try:
+        matcher = reader.postings(fieldname, word)
+    except TermNotFound:
+        return []
+    hidden = frozenset()
+    if isinstance(matcher, FilterMatcher) and matcher._exclude:
+        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
+    found = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            found.extend(zip(matcher._ids, matcher._weights, strict=True))
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            found.append((matcher.id(), matcher.weight()))
+            matcher.next()
+    return [item for item in found if item[0] not in hidden] if hidden else found
+
+
+def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[int, set[int]]:
+    """{document: positions of `word`} for those of `docs` (sorted live documents of the
+    segment) that have it: a block at a time, decoding only the wanted postings (skipping
+    one posting at a time costs ~10x)."""
+    try:
+        matcher = reader.postings(fieldname, word)
+    except TermNotFound:
+        return {}
+    if isinstance(matcher, FilterMatcher):
+        matcher = matcher.child  # deleted documents are not among `docs`
+    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
+    found = {}
+    if isinstance(matcher, W3LeafMatcher):
+        decode = matcher.format.decoder("positions")
+        while matcher.is_active() and following < len(docs):
+            top = matcher.block_max_id()
+            if docs[following] <= top:  # a wanted document may be in this block
+                matcher._read_ids()
+                hits = [i for i, doc in enumerate(matcher._ids) if doc in wanted]
+                if hits:
+                    matcher._read_values()
+                    found.update((matcher._ids[i], set(decode(matcher._values[i]))) for i in hits)
+                following = bisect_right(docs, top, following)
+            matcher._next_block()
+    else:
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found[matcher.id()] = set(matcher.value_as("positions"))
+            matcher.next()
+    return found
+
+
+# --- other private attributes ----------------------------------------------------------------
+
+
+def set_total(results, total: int) -> None:
+    """Give Whoosh `Results` made without a collector (`searching._top`) their number of
+    matches: `len(results)` otherwise asks a collector, which such results lack."""
+    results._total = total
+
+
+def finish_writer(writer) -> None:
+    """Close a Whoosh writer's files and release its write lock without committing: what
+    `cancel()` does after closing the new segment, for when that close failed."""
+    writer._finish()
+
+
+def live_toc(whoosh_index) -> TOC:
+    """The TOC (segments, generation) that the Whoosh index's folder holds now, read afresh."""
+    return whoosh_index._read_toc()
+
+
+def latest_generation(storage, indexname: str) -> int:
+    """The highest generation of the `_<indexname>_<N>.toc` files in a Whoosh storage (the
+    live one), or -1 when there is none."""
+    return TOC._latest_generation(storage, indexname)

@@ -24,7 +24,7 @@ from whoosh.query import Term
 
 from . import documents, ingest, searching, storage
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
-from .codec import open_writer
+from .codec import finish_writer, live_toc, open_writer
 from .documents import Document, LoadProblem
 from .errors import (
     IncompatibleIndexError,
@@ -630,9 +630,9 @@ def _abandon(writer, whoosh) -> None:
         writer.cancel()
     if not writer.is_closed:  # cancel failed closing a file (a full disk, again)
         with suppress(Exception):
-            writer._finish()
+            finish_writer(writer)
     with suppress(Exception):
-        toc = whoosh._read_toc()
+        toc = live_toc(whoosh)
         clean_files(whoosh.storage, whoosh.indexname, toc.generation, toc.segments)
 
 

@@ -20,6 +20,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 from . import storage
+from .codec import latest_generation
 from .vocabulary import VOCAB_FILE
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name, which every generation uses
@@ -120,7 +121,7 @@ def check_index(path: Path | str) -> list[IndexProblem]:
     except (OSError, ValueError) as error:
         problems.append(IndexProblem(f"{generation}/{VOCAB_FILE}", f"unreadable: {error}", fix))
     files = FileStorage(str(folder))
-    toc_generation = TOC._latest_generation(files, INDEX_NAME)
+    toc_generation = latest_generation(files, INDEX_NAME)
     if toc_generation < 0:
         what = "has no Whoosh TOC (_MAIN_<N>.toc): its segments cannot be found"
         return [*problems, IndexProblem(f"{generation}/", what, fix)]

@@ -1,201 +1,39 @@
-"""`Contains`: a Whoosh query that matches a text wherever it occurs contiguously.
+"""`Contains`: a Whoosh query that matches a text wherever it occurs contiguously, with its
+matchers and the span finder that proximity queries use.
 
-jieba cuts text differently in different contexts (逆回购 may be one word, or 逆 + 回购, or
-part of 隔夜逆回购), so searching for the query's own jieba words misses posts. But in the
-normalized text every occurrence of a query string `t` is covered by consecutive tokens:
-
-* one token that contains `t` (FULL: 隔夜逆回购 contains 逆回购), or
-* a token ending with a prefix of `t`, then zero or more tokens equal to middle pieces of `t`,
-  then a token starting with the rest (息预 in 降息/预期).
-
-`ContainsPlan` finds those words in the index vocabulary. For Chinese text (one CJK run),
-the second kind crosses a token boundary, so the document has one of the text's joins (the
-two characters around a boundary, indexed by `Analyzer.postings`): a two-character text's
-join postings are its crossing occurrences; a longer text's joins name the few documents
-whose stored text is then counted. Other texts (mixed scripts, separators) are checked
-with word positions: the pieces must be adjacent. Either way a match is exactly "the
-normalized field contains `t`", whatever jieba did with it.
+It runs a `plan.ContainsPlan`: the vocabulary words that can cover the text. For Chinese
+text (one CJK run), an occurrence not inside one word crosses a token boundary, so the
+document has one of the text's joins (the two characters around a boundary, indexed by
+`Analyzer.postings`): a two-character text's join postings are its crossing occurrences; a
+longer text's joins name the few documents whose stored text is then counted. Other texts
+(mixed scripts, separators) are checked with word positions: the pieces must be adjacent.
+Either way a match is exactly "the normalized field contains `t`", whatever jieba did with it.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from whoosh import matching, query
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
-from whoosh.reading import TermNotFound
 
-from .analysis import RUNS, is_cjk, is_gap, normalize
+from .analysis import is_cjk, normalize
+from .codec import read_positions, read_postings
+from .plan import ContainsPlan
 from .schema import JOINS
-from .scoring import K1, B, ScoredMatcher, field_lengths, read_postings
-from .vocabulary import Vocabulary
+from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
 IN_WORD_WEIGHT = 0.4
 
-
-@dataclass(frozen=True)
-class Edge:
-    """A token spelling `piece` from text offset `start`; the next token continues at `end`
-    (past any separator). `words` are the vocabulary words that can stand there."""
-
-    start: int
-    end: int
-    piece: str
-    words: tuple[str, ...]
-
-
-@dataclass
-class ContainsPlan:
-    """How the normalized string `text` can be covered by indexed tokens."""
-
-    text: str
-    full: tuple[str, ...] = ()  # words containing the whole text (single-run text only)
-    gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
-    one_run: bool = False  # the text is one run: Chinese text, or letters and digits
-    chinese: bool = False  # ... and that run is Chinese: it is matched by counting (joins)
-    # For Chinese text of 3+ characters: (pair, words containing it) for its two character
-    # pairs in the fewest words; a document without both pairs cannot hold the text.
-    pairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # ... and ways to spell it as consecutive whole words (国内 + 生产总值), fewest first.
-    phrases: tuple[tuple[str, ...], ...] = ()
-
-    # The pieces of the chains that spell the text across tokens (see `_edges`). Chinese
-    # text is counted without them, so they are made on first use (proximity spans): a
-    # question's edges cost ~10 ms of vocabulary scans on 19,803 documents.
-    _edges: list[Edge] | None = None
-    _vocab: Vocabulary | None = field(default=None, repr=False)
-
-    @property
-    def edges(self) -> list[Edge]:
-        if self._edges is None:
-            self._edges = _edges(self.text, self._vocab) if self._vocab is not None else []
-        return self._edges
-
-    @property
-    def empty(self) -> bool:
-        return not self.chinese and not self.full and not self.edges
-
-
-PLAN_CACHE_SIZE = 4096
 CHECKED_OFFSETS = 3  # offsets inside a text whose covering words filter chain candidates
 UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is not read
-
-
-def make_plan(text: str, vocab: Vocabulary) -> ContainsPlan:
-    """Plan the search for normalized `text` (no leading/trailing separators) in `vocab`;
-    remembered in `vocab.plans`, since plans depend on nothing else."""
-    plan = vocab.plans.get(text)
-    if plan is None:
-        if len(vocab.plans) >= PLAN_CACHE_SIZE:
-            vocab.plans.clear()
-        plan = vocab.plans[text] = _plan(text, vocab)
-    return plan
-
-
-def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
-    units = _units(text)
-    plan = ContainsPlan(text, _vocab=vocab)
-    if not units:
-        plan._edges = []
-        return plan
-    plan.gaps = frozenset(
-        start
-        for (_, end, cjk_before), (start, _, cjk_after) in zip(units, units[1:], strict=False)
-        if is_gap(text[end:start], not cjk_before, not cjk_after)
-    )
-    length = len(text)
-    if len(units) == 1:
-        plan.one_run, plan.chinese = True, units[0][2]
-        # One run: a single token holds every occurrence of a letter/digit run, and (with
-        # the chains of `_edges`) of a CJK run.
-        if not plan.chinese:
-            plan.full = (text,) if text in vocab else ()
-            plan._edges = []
-            return plan
-        plan.full = tuple(vocab.containing(text))
-        if length >= 3:
-            pairs = sorted({text[i : i + 2] for i in range(length - 1)}, key=vocab.text.count)
-            plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
-            plan.phrases = _phrases(text, vocab)
-    return plan
-
-
-def _units(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, is Chinese) of the runs of `text`."""
-    return [(m.start(), m.end(), m.lastgroup == "cjk") for m in RUNS.finditer(text)]
-
-
-def _edges(text: str, vocab: Vocabulary) -> list[Edge]:
-    """The tokens that can stand in a chain spelling `text`, as `Edge`s."""
-    units = _units(text)
-    # Where a run ends, the next token starts at the next run.
-    follow = {end: start for (_, end, _), (start, _, _) in zip(units, units[1:], strict=False)}
-    length = len(text)
-    first_cjk = units[0][2]
-    edges = []
-    # Token boundaries may fall anywhere inside a CJK run, only at the ends of other runs.
-    for index, (start, end, cjk) in enumerate(units):
-        cuts = list(range(start, end + 1)) if cjk else [start, end]
-        for i, a in enumerate(cuts):
-            # No word is longer than the longest in the vocabulary: bounded work for long text.
-            for b in cuts[i + 1 : i + 1 + max(1, vocab.max_length)]:
-                piece = text[a:b]
-                if (a, b) == (0, length) and first_cjk and len(units) == 1:
-                    continue  # covered by `full`
-                if a == 0 and cjk and index == 0:
-                    words = vocab.ending_with(piece)
-                elif b == length and cjk and index == len(units) - 1:
-                    words = vocab.starting_with(piece)
-                else:
-                    words = [piece] if piece in vocab else []
-                if words:
-                    edges.append(Edge(a, follow.get(b, b), piece, tuple(words)))
-    # Edges that cannot be part of a chain from 0 to `length` are dropped.
-    return _reachable(edges, length)
-
-
-PHRASE_TEXT_LENGTH = 12  # longer texts are not spelled as phrases (the search is cubic)
-PHRASES, PHRASE_WORDS = 3, 4
 # Rough costs (µs) of reading one block of a word's positions (Whoosh's 128 postings, ~100)
 # and of normalizing and counting one stored text (~65), to choose the cheaper check.
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
-
-
-def _phrases(text: str, vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
-    """Up to PHRASES ways to spell `text` as 2 to PHRASE_WORDS vocabulary words."""
-    found = []
-
-    def spell(start: int, words: list[str]) -> None:
-        if start == len(text):
-            if len(words) > 1:
-                found.append(tuple(words))
-        elif len(words) < PHRASE_WORDS:
-            for end in range(len(text), start, -1):
-                if text[start:end] in vocab:
-                    spell(end, [*words, text[start:end]])
-
-    if len(text) <= PHRASE_TEXT_LENGTH:
-        spell(0, [])
-    return tuple(sorted(found, key=len)[:PHRASES])
-
-
-def _reachable(edges: list[Edge], length: int) -> list[Edge]:
-    forward = {0}
-    for edge in sorted(edges, key=lambda e: e.start):
-        if edge.start in forward:
-            forward.add(edge.end)
-    backward = {length}
-    for edge in sorted(edges, key=lambda e: -e.end):
-        if edge.end in backward:
-            backward.add(edge.start)
-    return [e for e in edges if e.start in forward and e.end in backward]
 
 
 class Contains(query.Query):
@@ -272,9 +110,8 @@ class Contains(query.Query):
         """BM25's constants for this text; `df` is its document frequency, if known."""
         if df is None:
             df = self._document_frequency(parent.reader())
-        n = max(parent.doc_count_all(), df)
         return _Scoring(
-            idf=math.log(1 + (n - df + 0.5) / (df + 0.5)) * self.boost,
+            idf=idf(parent.doc_count_all(), df) * self.boost,
             avgdl=parent.avg_field_length(self.fieldname) or 1.0,
             scored=context is None or context.weighting is not None,
         )
@@ -383,7 +220,7 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
         blocks = sum(-(-reader.doc_frequency(field, word) // POSTINGS_BLOCK) for word in words)
         if blocks * BLOCK_READ_COST > len(todo) * TEXT_COUNT_COST:
             continue
-        positions = [_positions_in(reader, field, word, todo) for word in words]
+        positions = [read_positions(reader, field, word, todo) for word in words]
         for doc in todo:
             later = [p.get(doc, ()) for p in positions[1:]]
             count = sum(
@@ -395,42 +232,21 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
     return found
 
 
-def _positions_in(reader, field: str, word: str, docs: list[int]) -> dict[int, set[int]]:
-    """{document: positions of `word`} for those of `docs` that have it: a block at a time,
-    decoding only the wanted postings (skipping one posting at a time costs ~10x)."""
-    try:
-        matcher = reader.postings(field, word)
-    except TermNotFound:
-        return {}
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child  # deleted documents are not among `docs`
-    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
-    found = {}
-    if isinstance(matcher, W3LeafMatcher):
-        decode = matcher.format.decoder("positions")
-        while matcher.is_active() and following < len(docs):
-            top = matcher.block_max_id()
-            if docs[following] <= top:  # a wanted document may be in this block
-                matcher._read_ids()
-                hits = [i for i, doc in enumerate(matcher._ids) if doc in wanted]
-                if hits:
-                    matcher._read_values()
-                    found.update((matcher._ids[i], set(decode(matcher._values[i]))) for i in hits)
-                following = bisect_right(docs, top, following)
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                found[matcher.id()] = set(matcher.value_as("positions"))
-            matcher.next()
-    return found
-
-
 @dataclass(frozen=True)
 class _Scoring:
+    """BM25's constants for a text (`Contains._scoring`); a search that scores nothing (a
+    date sort) counts each match 1."""
+
     idf: float
     avgdl: float
     scored: bool
+
+    def scores(self, docs: list[int], weights: list[float], length: Callable) -> list[float]:
+        """The BM25 scores of documents with the text's weighted occurrences `weights`."""
+        if not self.scored:
+            return [1.0] * len(docs)
+        postings = zip(docs, weights, strict=True)
+        return [score for _, score in bm25(postings, length, self.idf, self.avgdl)]
 
 
 class _Positions:
@@ -545,13 +361,6 @@ class _SpanFinder:
         return None
 
 
-def _bm25(scoring: _Scoring, tf: float, length: int) -> float:
-    if not scoring.scored:
-        return 1.0
-    norm = K1 * (1 - B + B * (length or 1) / scoring.avgdl)
-    return scoring.idf * tf * (K1 + 1) / (tf + norm)
-
-
 class ContainsMatcher(SpanWrappingMatcher):
     """Keeps the candidate documents where the text really occurs (by word positions);
     scores them BM25 on the weighted number of occurrences.
@@ -594,8 +403,9 @@ class ContainsMatcher(SpanWrappingMatcher):
         return spans
 
     def score(self):
-        length = self.reader.doc_field_length(self.child.id(), self.query.fieldname, 1)
-        return _bm25(self.scoring, self._weight, length)
+        doc = self.child.id()
+        length = self.reader.doc_field_length(doc, self.query.fieldname, 1)
+        return self.scoring.scores([doc], [self._weight], lambda _: length)[0]
 
     def weight(self):
         return self._weight
@@ -609,8 +419,7 @@ class CountedMatcher(ScoredMatcher):
     def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
         if scores is None:
             length = field_lengths(reader, query.fieldname, len(docs))
-            pairs = zip(docs, weights, strict=True)
-            scores = [_bm25(scoring, w, length(d)) for d, w in pairs]
+            scores = scoring.scores(docs, weights, length)
         super().__init__(docs, scores, position)
         self.weights = weights
         self.query, self.reader, self.full_words, self.scoring = query, reader, full, scoring

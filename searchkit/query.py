@@ -23,7 +23,8 @@ from whoosh import query as wq
 
 from .analysis import CJK_CHARS, WORD_CHAR, Analyzer, is_cjk, normalize
 from .errors import QueryError
-from .matching import IN_WORD_WEIGHT, Contains, Near, make_plan
+from .matching import IN_WORD_WEIGHT, Contains, Near
+from .plan import make_plan
 from .schema import BODY, TITLE
 from .scoring import BestMatch
 from .synonyms import Synonyms

@@ -1,45 +1,56 @@
-"""Scoring many postings fast: Whoosh's matchers hand over one posting per method call and
-combine queries in trees of union matchers walked one document at a time, which costs more
-than the scoring itself. Here postings are read a block at a time and scores are summed
-into one table per query part (term at a time), with Whoosh's BM25F formula.
+"""BM25, and scoring many postings fast.
+
+`bm25` is searchkit's one BM25 formula (Whoosh's BM25F with searchkit's K1 and B): words,
+`BestMatch` parts and `matching.Contains` texts are all scored by it. Whoosh's matchers hand
+over one posting per method call and combine queries in trees of union matchers walked one
+document at a time, which costs more than the scoring itself. Here postings are read a block
+at a time and scores are summed into one table per query part (term at a time).
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from whoosh import matching, query
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import TermNotFound
+
+from .codec import read_postings
 
 # BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
 K1, B = 0.9, 0.75
 
 
-def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
-    """(document, weight) of a term's postings in a segment: a block at a time from
-    Whoosh's own postings reader (one item at a time through its matcher API costs ~10x)."""
-    try:
-        matcher = reader.postings(fieldname, word)
-    except TermNotFound:
-        return []
-    hidden = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:
-        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
-    found = []
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            found.extend(zip(matcher._ids, matcher._weights, strict=True))
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            found.append((matcher.id(), matcher.weight()))
-            matcher.next()
-    return [item for item in found if item[0] not in hidden] if hidden else found
+def bm25(
+    postings: Iterable[tuple[int, float]],
+    length: Callable[[int], int],
+    idf: float,
+    avgdl: float,
+    boost: float = 1.0,
+) -> list[tuple[int, float]]:
+    """(document, score) for a term's (document, frequency) `postings`: Whoosh's BM25F,
+    idf·boost·tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)), where `length(document)` is the
+    field's length in tokens and `avgdl` its average. A list at a time, with the constants
+    worked out once: a common word has thousands of postings.
+
+    >>> [(doc, round(score, 4)) for doc, score in bm25([(7, 2.0)], lambda doc: 10, 1.5, 10.0)]
+    [(7, 1.9655)]
+    """
+    scale = idf * (K1 + 1) * boost
+    norm = K1 * (1 - B)
+    slope = K1 * B / (avgdl or 1)
+    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+
+
+def idf(doc_count: int, doc_frequency: int) -> float:
+    """The probabilistic inverse document frequency, log(1 + (N − df + 0.5) / (df + 0.5)), of a
+    `matching.Contains` text. Words take Whoosh's own idf instead (`Searcher.idf`, log(N /
+    (df + 1)) + 1), as Whoosh's BM25F scorer does, so that a `BestMatch` scores as Whoosh's
+    `Or` of the same words. The two differ by history; one for both would change the scores
+    behind the figures in docs/quality.md. `doc_frequency` may be an estimate above
+    `doc_count`."""
+    n = max(doc_count, doc_frequency)
+    return math.log(1 + (n - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
 
 class ScoredMatcher(matching.Matcher):
@@ -173,17 +184,19 @@ def scored_documents(matcher) -> Iterator[tuple[int, float]]:
 
 
 def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
-    """(document, score) for a word, by the formula of Whoosh's `BM25F` (`index.WEIGHTING`)."""
+    """(document, score) for a word, as Whoosh's `BM25F` scores it (`index.WEIGHTING`)."""
     fieldname, reader = term.fieldname, searcher.reader()
     postings = read_postings(reader, fieldname, term.text)
     if not postings:
         return []
     parent = searcher.get_parent()
-    scale = parent.idf(fieldname, term.text) * (K1 + 1) * term.boost
-    norm = K1 * (1 - B)
-    slope = K1 * B / (parent.avg_field_length(fieldname) or 1)
-    length = field_lengths(reader, fieldname, len(postings))
-    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+    return bm25(
+        postings,
+        field_lengths(reader, fieldname, len(postings)),
+        parent.idf(fieldname, term.text),
+        parent.avg_field_length(fieldname),
+        term.boost,
+    )
 
 
 LENGTH_TABLE_SHARE = 16  # a term in this share of a segment's documents reads all lengths

@@ -23,6 +23,7 @@ from whoosh.searching import Results
 from . import collapse as collapse_module
 from . import query as query_module
 from . import suggest
+from .codec import set_total
 from .documents import Document
 from .results import Hit, SearchResults
 from .scoring import scored_documents
@@ -202,9 +203,9 @@ class _TopCollector(collectors.TopCollector):
     """Whoosh's top-N collector, also keeping the set of every matching document: without it
     `Results.docs()` runs the whole query a second time."""
 
-    def _collect(self, global_docnum, score):
-        self.docset.add(global_docnum)
-        return super()._collect(global_docnum, score)
+    def collect(self, sub_docnum):
+        self.docset.add(self.offset + sub_docnum)
+        return super().collect(sub_docnum)
 
     def results(self):
         results = super().results()
@@ -261,7 +262,7 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
         matches = [match for match in matches if match[1] in allowed]
     top = heapq.nlargest(limit, matches, key=lambda match: (match[0], -match[1]))
     results = Results(searcher, whoosh_query, top, docset={doc for _, doc in matches})
-    results._total = len(matches)
+    set_total(results, len(matches))
     results.runtime = time.monotonic() - started
     return results
 

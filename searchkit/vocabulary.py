@@ -23,7 +23,7 @@ class Vocabulary:
         self._text = "\n" + "\n".join(unique) + "\n" if unique else "\n"
         self._words = set(unique)
         self.max_length = max(map(len, unique), default=0)
-        # Query plans made from this vocabulary (see `matching.make_plan`): a query names the
+        # Query plans made from this vocabulary (see `plan.make_plan`): a query names the
         # same text in several sub-queries, and a library process sees the same queries again.
         self.plans: dict = {}
 

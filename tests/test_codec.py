@@ -1,5 +1,6 @@
 """searchkit's codec and posting pool (`searchkit.codec`): segments that every Whoosh code path
-reads back, merges over long histories of commits, and whoosh-reloaded's own test suite."""
+reads back, merges over long histories of commits, whoosh-reloaded's own test suite, and the
+block readers checked against Whoosh's public matcher API."""
 
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import HANDMADE
-from corpus import FINANCE, public_terms
+from corpus import FINANCE, FINEWS, public_terms
 from history import ChangingFolder, differences, segment_count
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import open_dir
 
 from searchkit import Index, IndexDamagedError, load_posts
 from searchkit.cli import cli
-from searchkit.codec import TermPool
+from searchkit.codec import (
+    INLINE_POSTINGS,
+    TermPool,
+    latest_generation,
+    read_positions,
+    read_postings,
+)
+from searchkit.storage import read_pointer
 
 WHOOSH_SUITE_PLUGIN = Path(__file__).parent / "whoosh_suite"
 
@@ -171,7 +181,9 @@ def test_whoosh_suite_passes_on_searchkit_codec_and_pool(tmp_path):
     with tarfile.open(sdist) as archive:
         archive.extractall(tmp_path, filter="data")
     (tests,) = tmp_path.glob("*/tests")
-    env = dict(os.environ, PYTHONPATH=str(WHOOSH_SUITE_PLUGIN))
+    # Whoosh's in-memory indexes keep temporary files in $TMPDIR/MAIN.tmp, a fixed name: two
+    # runs of this suite at once on one machine deleted each other's files (8 failures).
+    env = dict(os.environ, PYTHONPATH=str(WHOOSH_SUITE_PLUGIN), TMPDIR=str(tmp_path))
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "searchkit_plugin", "-p", "no:cacheprovider"],
         cwd=tests,
@@ -183,3 +195,108 @@ def test_whoosh_suite_passes_on_searchkit_codec_and_pool(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " failed" not in summary and " error" not in summary, summary
     assert "2 skipped" in summary, summary  # exactly the tests listed in the plugin
+
+
+# --- the block readers against Whoosh's public matcher API -------------------------------------
+
+POSTINGS_BLOCK = 128  # Whoosh's postings per block (W3Codec's blocklimit)
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory):
+    """A Whoosh index of finews and 300 finance posts in three commits, then a commit that
+    deletes 40 posts: two segments (`fold_into_largest` keeps the large first one), and the
+    large one has deleted documents. Yields the open Whoosh index."""
+    posts = list(load_posts(FINEWS)) + list(load_posts(FINANCE))[:300]
+    path = tmp_path_factory.mktemp("segmented") / "index"
+    index = Index.create(path)
+    index.add(posts[:390])
+    index.add(posts[390:410])
+    index.add(posts[410:])
+    assert index.delete([post.id for post in posts[:390:10]]) == 39
+    index.close()
+    whoosh_index = open_dir(str(path / read_pointer(path)))
+    yield whoosh_index
+    whoosh_index.close()
+
+
+def public_postings(reader, fieldname: str, word: bytes) -> list[tuple[int, float, bytes]]:
+    """(document, weight, value) of a term's live postings, one at a time through Whoosh's
+    public matcher API (which leaves out the segment's deleted documents)."""
+    matcher, found = reader.postings(fieldname, word), []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight(), matcher.value()))
+        matcher.next()
+    return found
+
+
+def stored_as(postings: int) -> str:
+    """How the codec stores a term's postings in a segment."""
+    if postings < INLINE_POSTINGS:
+        return "inlined"
+    return "one block" if postings <= POSTINGS_BLOCK else "blocks"
+
+
+@pytest.mark.needs_corpus
+def test_read_postings_equals_whoosh_matcher_api_on_segments_with_deletions(segmented):
+    with segmented.reader() as multi:
+        leaves = [leaf for leaf, _ in multi.leaf_readers()]
+        assert len(leaves) == 2 and any(reader.has_deletions() for reader in leaves)
+        seen_kinds, seen_deleted = set(), 0
+        for reader in leaves:
+            for fieldname in ("title", "body", "title_joins", "body_joins", "id", "tags"):
+                for word in reader.lexicon(fieldname):
+                    text = reader.schema[fieldname].from_bytes(word)
+                    expected = public_postings(reader, fieldname, word)
+                    assert read_postings(reader, fieldname, text) == [
+                        (doc, weight) for doc, weight, _ in expected
+                    ], (fieldname, text)
+                    stored = reader.doc_frequency(fieldname, word)
+                    seen_deleted += stored - len(expected)
+                    seen_kinds.add(stored_as(stored))
+            assert read_postings(reader, "body", "no such word") == []
+    assert seen_deleted > 0  # some postings of deleted documents were left out
+    assert seen_kinds == {"inlined", "one block", "blocks"}
+
+
+@pytest.mark.needs_corpus
+def test_read_positions_equals_whoosh_matcher_api(segmented):
+    """Positions of the wanted live documents only, whether a document is in the first,
+    a middle or the last block of the term's postings, or lacks the term."""
+    rng = random.Random(16)
+    with segmented.reader() as multi:
+        checked = 0
+        for reader, _ in multi.leaf_readers():
+            live = list(reader.all_doc_ids())
+            for word in reader.lexicon("body"):
+                if rng.random() > 0.1:
+                    continue
+                expected = {
+                    doc: set(reader.schema["body"].format.decoder("positions")(value))
+                    for doc, _, value in public_postings(reader, "body", word)
+                }
+                docs = sorted(rng.sample(live, min(len(live), rng.choice([1, 5, 60]))))
+                found = read_positions(reader, "body", word.decode(), docs)
+                assert found == {doc: expected[doc] for doc in docs if doc in expected}
+                checked += bool(found)
+    assert checked > 100
+
+
+@pytest.mark.needs_corpus
+def test_latest_generation_is_the_live_toc(segmented):
+    storage = FileStorage(str(segmented.storage.folder))
+    assert latest_generation(storage, segmented.indexname) == segmented.latest_generation() > 0
+    assert latest_generation(storage, "NO_SUCH_INDEX") == -1
+
+
+def test_both_pickled_codec_paths_still_load():
+    """Every segment's TOC pickles its codec by import path; indexes written before the
+    codec had a module of its own name `searchkit.schema.Codec`."""
+    import pickle
+
+    from searchkit import codec, schema
+
+    assert schema.Codec is codec.Codec
+    for path in (b"searchkit.codec", b"searchkit.schema"):
+        loaded = pickle.loads(b"\x80\x04c" + path + b"\nCodec\n)\x81.")
+        assert type(loaded) is codec.Codec

@@ -1,0 +1,224 @@
+"""Exact matching: `plan.make_plan` (no Whoosh), the `matching.Contains` query on small real
+indexes, and the exact-recall promise as a property: over a random corpus, exact mode finds
+every post a brute-force scan of the normalized texts finds, and nothing else."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import HANDMADE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+from whoosh.index import open_dir
+
+from searchkit import Document, Index
+from searchkit.analysis import RUNS, is_cjk, normalize
+from searchkit.matching import Contains, Near
+from searchkit.plan import PLAN_CACHE_SIZE, Edge, make_plan
+from searchkit.schema import BODY, TITLE
+from searchkit.storage import read_pointer
+from searchkit.vocabulary import Vocabulary
+
+# --- the exact-recall property ----------------------------------------------------------------
+
+# Few pieces, so that substrings repeat across posts; traditional and full-width forms that
+# normalization folds (縮表/缩表, ＭＬＦ/MLF), words inside words (回购 in 逆回购), texts jieba
+# may cut across (降息预期), letters and digits (a decimal stays one token), separators.
+PIECES = [
+    "缩表", "縮表", "美联储", "聯準會", "加息", "降息", "预期", "逆回购", "回购", "国内",
+    "生产总值", "息", "预", "美", "MLF", "ＭＬＦ", "mlf", "x7", "2.5", "12.5", "2026年",
+    " ", "，", "。",
+]  # fmt: skip
+texts = st.lists(st.sampled_from(PIECES), max_size=8).map("".join)
+corpora = st.lists(st.tuples(texts, texts), min_size=1, max_size=6)
+
+
+def brute_force(posts: list[Document], text: str) -> set[str]:
+    """The posts whose normalized title or body holds `text` as the exact mode promises
+    (docs/library.md): Chinese contiguously anywhere, letters and digits as whole tokens."""
+    needle = normalize(text)
+    return {
+        post.id
+        for post in posts
+        if any(_holds(normalize(t), needle) for t in (post.title, post.body))
+    }
+
+
+def _holds(text: str, needle: str) -> bool:
+    runs = list(RUNS.finditer(text))
+    starts, ends = {run.start() for run in runs}, {run.end() for run in runs}
+    # A letter/digit run at either end of the needle must be a whole token of the text.
+    whole_start, whole_end = not is_cjk(needle[0]), not is_cjk(needle[-1])
+    at = text.find(needle)
+    while at >= 0:
+        if (not whole_start or at in starts) and (not whole_end or at + len(needle) in ends):
+            return True
+        at = text.find(needle, at + 1)
+    return False
+
+
+def one_term(text: str) -> bool:
+    """Whether `text` is one query term of letters, digits and Chinese, nothing else."""
+    normalized = normalize(text)
+    return bool(normalized) and "".join(m.group() for m in RUNS.finditer(normalized)) == normalized
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus=corpora, data=st.data())
+def test_exact_mode_finds_what_a_brute_force_scan_finds_and_nothing_else(corpus, data):
+    posts = [Document(id=f"p{i}", title=title, body=body) for i, (title, body) in enumerate(corpus)]
+    substrings = sorted(
+        {
+            text[start : start + size]
+            for post in posts
+            for text in (normalize(post.title), normalize(post.body))
+            for start in range(len(text))
+            for size in range(1, 7)
+        }
+    )
+    queries = data.draw(
+        st.lists(st.sampled_from(substrings), max_size=30, unique=True)
+        if substrings
+        else st.just([])
+    ) + data.draw(
+        st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=3).map("".join), max_size=5)
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        index = Index.create(Path(folder) / "index")
+        index.add(posts)
+        for query in filter(one_term, queries):
+            results = index.search(query, exact_only=True, limit=100, collapse=False)
+            assert {hit.id for hit in results} == brute_force(posts, query), query
+            assert results.total == results.exact_total == len(results.hits)
+        index.close()
+
+
+# --- make_plan: no index, only a vocabulary ----------------------------------------------------
+
+WORDS = ["国内", "生产", "总值", "生产总值", "国内生产总值", "降息", "加息", "预期", "降息预期"]
+WORDS += ["a", "股", "股市", "美联储", "mlf"]
+
+
+def test_a_chinese_text_is_planned_from_the_words_holding_it_and_its_rarest_pairs():
+    plan = make_plan("生产总值", Vocabulary(WORDS))
+    assert plan.one_run and plan.chinese and not plan.empty
+    assert set(plan.full) == {"生产总值", "国内生产总值"}
+    # A post without both of the two pairs in the fewest words cannot hold the text.
+    assert plan.pairs == (
+        ("产总", ("国内生产总值", "生产总值")),
+        ("总值", ("国内生产总值", "总值", "生产总值")),
+    )
+    assert plan.phrases == (("生产", "总值"),)  # whole words whose positions can confirm it
+
+
+def test_a_text_across_a_word_boundary_is_a_chain_of_edges():
+    """息预 stands inside 降息预期 and across 降息|预期: the chain's first word ends with 息,
+    its last starts with 预."""
+    plan = make_plan("息预", Vocabulary(WORDS))
+    assert plan.full == ("降息预期",)
+    assert plan.edges == [Edge(0, 1, "息", ("加息", "降息")), Edge(1, 2, "预", ("预期",))]
+
+
+def test_letters_and_digits_are_planned_as_whole_tokens():
+    vocab = Vocabulary(WORDS)
+    plan = make_plan("mlf", vocab)
+    assert plan.one_run and not plan.chinese
+    assert (plan.full, plan.edges) == (("mlf",), [])
+    assert make_plan("ml", vocab).empty  # not a token of any post: nothing can match
+
+
+def test_mixed_scripts_and_separators_are_chains_with_gaps():
+    vocab = Vocabulary(WORDS)
+    plan = make_plan("a股市", vocab)
+    assert not plan.one_run and plan.full == ()
+    # 股 then 市 would need a word starting with 市: that edge reaches no end and is dropped.
+    assert plan.edges == [Edge(0, 1, "a", ("a",)), Edge(1, 3, "股市", ("股市",))]
+    spaced = make_plan("美联储 加息", vocab)
+    assert spaced.gaps == {4}  # the separator puts 加息 one position further
+    assert [(e.start, e.end, e.piece) for e in spaced.edges] == [(0, 4, "美联储"), (4, 6, "加息")]
+
+
+def test_an_empty_text_plans_nothing():
+    assert make_plan("", Vocabulary(WORDS)).empty
+
+
+def test_plans_are_remembered_per_vocabulary_up_to_the_cache_size():
+    vocab = Vocabulary(WORDS)
+    first = make_plan("生产总值", vocab)
+    assert make_plan("生产总值", vocab) is first
+    for number in range(PLAN_CACHE_SIZE):
+        make_plan(f"x{number}", vocab)
+    assert len(vocab.plans) <= PLAN_CACHE_SIZE
+    assert make_plan("生产总值", vocab) is not first
+    assert make_plan("生产总值", Vocabulary(WORDS)) is not make_plan("生产总值", vocab)
+
+
+# --- Contains on a small real index -----------------------------------------------------------
+
+
+@pytest.fixture
+def handmade(handmade_index):
+    """(searchkit index, Whoosh searcher) of the five handmade posts."""
+    path = handmade_index.path
+    whoosh_index = open_dir(str(path / read_pointer(path)))
+    with whoosh_index.searcher() as searcher:
+        yield handmade_index, searcher
+    whoosh_index.close()
+
+
+def contains(index, fieldname: str, text: str, boost: float = 1.0) -> Contains:
+    return Contains(fieldname, make_plan(normalize(text), index.vocabulary()), boost)
+
+
+def ids(searcher, whoosh_query) -> list[str]:
+    """The ids of the matching posts, best first."""
+    return [hit["id"] for hit in searcher.search(whoosh_query, limit=None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["回购", "逆回购", "缩表", "縮表", "息预", "夜逆", "ＭＬＦ", "federal reserve", "srf被称"],
+)
+def test_contains_matches_the_posts_whose_normalized_body_holds_the_text(handmade, text):
+    index, searcher = handmade
+    expected = {post.id for post in HANDMADE if normalize(text) in normalize(post.body)}
+    assert expected  # each text is in some post
+    assert set(ids(searcher, contains(index, BODY, text))) == expected
+
+
+def test_contains_searches_one_field(handmade):
+    index, searcher = handmade
+    assert set(ids(searcher, contains(index, TITLE, "回购"))) == {"b", "c"}
+    assert set(ids(searcher, contains(index, BODY, "新闻"))) == set()
+
+
+def test_a_whole_word_counts_more_than_the_text_inside_a_longer_word(handmade):
+    """回购 is a whole word of b's title (回购/新闻) and inside c's (常备回购便利), once each:
+    b ranks first although c's title is the shorter (BM25 alone would put c first)."""
+    index, searcher = handmade
+    hits = searcher.search(contains(index, TITLE, "回购"), limit=None)
+    assert [hit["id"] for hit in hits] == ["b", "c"]
+    assert hits[0].score > hits[1].score > 0
+
+
+def test_contains_compares_by_field_text_and_boost(handmade):
+    index, _ = handmade
+    query = contains(index, BODY, "缩表")
+    assert query == contains(index, BODY, "縮表") and hash(query) == hash(
+        contains(index, BODY, "缩表")
+    )
+    assert query != contains(index, TITLE, "缩表")
+    assert query != contains(index, BODY, "缩表", boost=2.0)
+    assert contains(index, BODY, "no such words").normalize() is wq.NullQuery
+
+
+def test_contains_spans_place_the_text_for_proximity(handmade):
+    """美联储 and 缩表 are one token apart in a's body (美联储/开始/缩表); 隔夜 stands four
+    positions after 美联储 (inside 隔夜逆回购)."""
+    index, searcher = handmade
+    near = Near(contains(index, BODY, "美联储"), contains(index, BODY, "缩表"), slop=2)
+    assert ids(searcher, near) == ["a"]
+    assert ids(searcher, Near(contains(index, BODY, "美联储"), contains(index, BODY, "隔夜"))) == []
