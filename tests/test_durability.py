@@ -288,3 +288,49 @@ def test_check_on_the_command_line(checked):
 def test_check_without_an_index_is_a_user_error(tmp_path):
     run = CliRunner().invoke(cli, ["check", "--index", str(tmp_path / "none")])
     assert run.exit_code == 2 and "no searchkit index" in run.output
+
+
+def test_a_full_temp_folder_costs_jieba_its_cache_not_the_command(tmp_path):
+    """jieba saves a 9 MB dictionary cache in $TMPDIR: on a full one (here: a file-size
+    limit of 1 MB, and no cache there yet) the build goes on, with one line about it."""
+    posts = write_posts(tmp_path / "posts", 3)
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    run = subprocess.run(
+        [*command("searchkit"), "index", str(posts), "--index", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        preexec_fn=limit_file_size,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "jieba could not save its dictionary cache" in run.stderr
+
+
+def test_no_usable_temp_folder_does_not_stop_jieba(tmp_path, monkeypatch, capfd):
+    import tempfile
+
+    from searchkit import analysis
+
+    def no_temp_folder():
+        raise FileNotFoundError("No usable temporary directory found")
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(analysis, "_TOKENIZERS", {})
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # no cache there: jieba builds and saves one
+    with monkeypatch.context() as patched:  # undone before pytest's own use of tempfile
+        patched.setattr(tempfile, "gettempdir", no_temp_folder)
+        patched.setattr(tempfile, "mkstemp", full)
+        words = [token.text for token in analysis.Analyzer().tokenize("央行宣布降准")]
+    assert "降准" in words
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "could not save its dictionary cache" in err
