@@ -35,7 +35,7 @@ from .errors import (
     IndexNotFoundError,
     SearchkitError,
 )
-from .integrity import IndexProblem, check_index, verify_generation
+from .integrity import IndexProblem, check_index, verify_generation, vocabulary_intact
 from .results import SearchResults
 from .schema import fit_to, known_files
 from .scoring import K1, B
@@ -349,10 +349,11 @@ class Index:
     def _loaded_vocabulary(self) -> Vocabulary:
         """The vocabulary of the searcher already current (no second freshness check)."""
         if self._vocab is None:
-            try:
-                vocab = Vocabulary.load(self.path / self._generation)
-            except (OSError, ValueError):  # damaged (not checksummed: a failed update
-                vocab = None  # rewrites it); the lexicon it is made from is verified
+            folder = self.path / self._generation
+            try:  # damaged or left by a failed update: made again from the verified lexicon
+                vocab = Vocabulary.load(folder) if vocabulary_intact(folder) else None
+            except (OSError, ValueError):
+                vocab = None
             if vocab is None:
                 reader = self._searcher.reader()
                 words = [w.decode("utf-8") for f in ("title", "body") for w in reader.lexicon(f)]

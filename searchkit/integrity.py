@@ -81,7 +81,8 @@ def known_checksum(path: Path) -> dict[str, int]:
 def record_checksums(folder: Path, toc_generation: int, files: dict[str, Path]) -> None:
     """Write (durably) the checksums of `files` (name in the folder → path to read it from,
     e.g. a TOC still under its temporary name) for TOC `toc_generation`. Figures of files
-    the latest earlier record has, at the same size, are reused."""
+    the latest earlier record has, at the same size, are reused. The vocabulary's is added:
+    every update rewrites that file in place, so its figures are never reused."""
     previous = _latest_record(folder)
     sums = {}
     for name, path in sorted(files.items()):
@@ -92,6 +93,8 @@ def record_checksums(folder: Path, toc_generation: int, files: dict[str, Path]) 
             sums[name] = known_checksum(path)  # the writer's next open need not read it again
         else:
             sums[name] = file_checksum(path)
+    if (folder / VOCAB_FILE).is_file():
+        sums[VOCAB_FILE] = known_checksum(folder / VOCAB_FILE)
     storage.write_durably(folder / checksum_name(toc_generation), json.dumps(sums, indent=1))
 
 
@@ -150,18 +153,16 @@ def check_index(path: Path | str, posts: bool | Iterable[Path | str] = False) ->
         problems.append(
             IndexProblem(f"{generation}/{storage.META}", f"is unreadable: {error}", fix)
         )
-    try:
-        (folder / VOCAB_FILE).read_text("utf-8")
-    except (OSError, ValueError) as error:
-        problems.append(IndexProblem(f"{generation}/{VOCAB_FILE}", f"is unreadable: {error}", fix))
     files = FileStorage(str(folder))
     toc_generation = TOC._latest_generation(files, INDEX_NAME)
     if toc_generation < 0:
         return [*problems, IndexProblem(f"{generation}/", NO_TOC, fix)]
     problems += _checksum_problems(folder, generation, toc_generation, fix)
-    if not problems:  # reading damaged files would only repeat what the checksums said
+    # The vocabulary only slows searches down (see `vocabulary_intact`); reading damaged
+    # files would only repeat what the checksums said.
+    if all(map(_slows_only, problems)):
         problems += _content_problems(files, generation, toc_generation, fix)
-    if posts and not problems:
+    if posts and all(map(_slows_only, problems)):
         roots = meta.get("sources") if posts is True else posts
         if not roots:
             raise SearchkitError("this index records no posts folder to compare with; give one")
@@ -228,10 +229,28 @@ def verify_generation(path: Path, generation: str, meta: dict) -> None:
         if not meta.get("checksums"):
             return
         problems = _checksum_problems(folder, generation, toc_generation, "", known_checksum)
+        problems = [p for p in problems if not _slows_only(p)]
         if not problems:
             return
         if TOC._latest_generation(FileStorage(str(folder)), INDEX_NAME) == toc_generation:
             raise IndexCorruptError(path, problems[0].file, problems[0].what)
+
+
+def vocabulary_intact(folder: Path) -> bool:
+    """Whether the generation's `vocab.txt` is as its live commit recorded it (True when no
+    commit recorded it). It is not when damaged, or when an update failed after writing it
+    (its extra words match nothing): searches then read the words from the index instead,
+    which is slower but never misses a post, until the next commit writes it again."""
+    expected = _latest_record(folder).get(VOCAB_FILE)
+    try:
+        return expected is None or known_checksum(folder / VOCAB_FILE) == expected
+    except OSError:
+        return False
+
+
+def _slows_only(problem: IndexProblem) -> bool:
+    """Whether `problem` is about the vocabulary, which costs speed, not answers."""
+    return problem.file.endswith("/" + VOCAB_FILE)
 
 
 NO_TOC = "has no Whoosh TOC (_MAIN_<N>.toc): its segments cannot be found"
@@ -256,7 +275,13 @@ def _checksum_problems(
         except FileNotFoundError:
             problems.append(IndexProblem(where, "is missing", fix))
             continue
-        if actual["size"] != expected["size"]:
+        if name == VOCAB_FILE and actual != expected:
+            what = (
+                "is not as the last commit wrote it (damaged, or left by a failed update): "
+                "searches read the index's words instead, more slowly"
+            )
+            problems.append(IndexProblem(where, what, "the next update or a rebuild rewrites it"))
+        elif actual["size"] != expected["size"]:
             what = f"is {actual['size']:,} bytes, expected {expected['size']:,} (truncated?)"
             problems.append(IndexProblem(where, what, fix))
         elif actual["crc32"] != expected["crc32"]:
