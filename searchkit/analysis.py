@@ -175,7 +175,7 @@ class _OneLineCacheFailure(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.getMessage().startswith("Dump cache file failed"):
             error = record.exc_info[1]
-            record.msg = f"jieba could not save its dictionary cache ({error}); it starts more slowly next time"
+            record.msg = f"jieba could not save its dictionary cache ({error}); no harm done"
             record.args, record.exc_info, record.exc_text = (), None, None
         return True
 
