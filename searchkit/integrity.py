@@ -120,9 +120,10 @@ def _latest_record(folder: Path) -> dict:
     if not generations:
         return {}
     try:
-        return json.loads((folder / checksum_name(max(generations))).read_text("utf-8"))
+        sums = json.loads((folder / checksum_name(max(generations))).read_text("utf-8"))
     except (OSError, ValueError):
         return {}
+    return sums if _is_record(sums) else {}
 
 
 def check_index(path: Path | str, posts: bool | Iterable[Path | str] = False) -> list[IndexProblem]:
@@ -248,6 +249,20 @@ def vocabulary_intact(folder: Path) -> bool:
         return False
 
 
+def _is_record(sums) -> bool:
+    """Whether JSON read from a checksums file has its shape: {file name: {size, crc32}},
+    the names plain file names (a damaged one could name `../CURRENT`)."""
+    return isinstance(sums, dict) and all(
+        isinstance(name, str)
+        and "/" not in name
+        and name not in ("", ".", "..")
+        and isinstance(figures, dict)
+        and set(figures) == {"size", "crc32"}
+        and all(type(value) is int for value in figures.values())
+        for name, figures in sums.items()
+    )
+
+
 def _slows_only(problem: IndexProblem) -> bool:
     """Whether `problem` is about the vocabulary, which costs speed, not answers."""
     return problem.file.endswith("/" + VOCAB_FILE)
@@ -262,6 +277,8 @@ def _checksum_problems(
     record = folder / checksum_name(toc_generation)
     try:
         sums = json.loads(record.read_text("utf-8"))
+        if not _is_record(sums):
+            raise ValueError("not a record of file checksums")
     except FileNotFoundError:
         what = "is missing: this commit's files cannot be verified (a rebuild records it)"
         return [IndexProblem(f"{generation}/{record.name}", what, fix)]
@@ -274,6 +291,9 @@ def _checksum_problems(
             actual = checksum(folder / name)
         except FileNotFoundError:
             problems.append(IndexProblem(where, "is missing", fix))
+            continue
+        except OSError as error:  # a folder, an I/O error
+            problems.append(IndexProblem(where, f"cannot be read ({error.strerror})", fix))
             continue
         if name == VOCAB_FILE and actual != expected:
             what = (

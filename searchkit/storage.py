@@ -50,6 +50,8 @@ def read_pointer(path: Path) -> str:
         raise IndexNotFoundError(path) from None
     except UnicodeDecodeError:
         generation = ""
+    except OSError as error:  # a folder, an I/O error
+        raise IndexCorruptError(path, CURRENT, f"cannot be read ({error.strerror})") from None
     if not GENERATION_NAME.fullmatch(generation):
         raise IndexCorruptError(path, CURRENT, "does not name a generation (gen-…)")
     return generation
@@ -181,6 +183,8 @@ def point_to(path: Path, generation: str) -> None:
     entry in `path` reach the disk before `CURRENT` names it."""
     sync_folder(path / generation)
     fsync_dir(path)
+    if (path / CURRENT).is_dir():  # damage no rename can replace; the rebuild repairs it
+        shutil.rmtree(path / CURRENT)
     write_durably(path / CURRENT, generation + "\n")
 
 

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from crashes import answers
 from test_durability import write_posts
 
-from searchkit import Index, IndexCorruptError, check_index
+from searchkit import Index, IndexCorruptError, SearchkitError, check_index
 from searchkit.cli import cli
 from searchkit.storage import CURRENT
 
@@ -80,6 +82,16 @@ DAMAGE = {
         (index / CURRENT).write_bytes(b"\xff\x00garbage/../\n"),
         CURRENT,
     )[1],
+    "segment replaced by a folder": lambda index, folder: (
+        (segment := largest_segment(folder)).unlink(),
+        segment.mkdir(),
+        segment.relative_to(index),
+    )[2],
+    "CURRENT replaced by a folder": lambda index, folder: (
+        (index / CURRENT).unlink(),
+        (index / CURRENT).mkdir(),
+        CURRENT,
+    )[2],
     "CURRENT naming a missing generation": lambda index, folder: (
         (index / CURRENT).write_text("gen-20260101T000000-1-1\n", "utf-8"),
         CURRENT,
@@ -113,6 +125,36 @@ def test_a_damaged_index_is_refused_naming_the_file_and_a_rebuild_repairs_it(bui
     assert sorted(search_ids(index)) == sorted(healthy)
     assert check_index(index) == []
     assert [f.name for f in index.glob("gen-*")] == [Index.open(index)._generation]
+
+
+def test_random_damage_never_gives_wrong_hits_or_a_traceback(built):
+    """Any file of the index flipped, cut, zeroed, deleted or lengthened: opening and
+    searching answer as before, or raise a `SearchkitError` (a deleted CURRENT is "no
+    index")."""
+    _, index, _ = built
+    healthy = answers(index)
+    rng = random.Random(17)
+    outcomes = set()
+    for trial in range(60):
+        copy = index.with_name(f"copy{trial}")
+        shutil.copytree(index, copy)
+        file = rng.choice(sorted(f for f in copy.rglob("*") if f.is_file() and f.stat().st_size))
+        data = bytearray(file.read_bytes())
+        how = rng.choice(["flip", "cut", "zero", "delete", "lengthen"])
+        if how == "flip":
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        file.unlink()
+        if how != "delete":
+            cut = rng.randrange(len(data)) if how == "cut" else len(data)
+            tail = b"x" if how == "lengthen" else b""
+            file.write_bytes(bytes(len(data)) if how == "zero" else bytes(data[:cut]) + tail)
+        try:
+            assert answers(copy) == healthy, (file, how)
+            outcomes.add("as before")
+        except SearchkitError as error:
+            outcomes.add(type(error).__name__)
+        shutil.rmtree(copy)
+    assert {"as before", "IndexCorruptError"} <= outcomes, outcomes
 
 
 def test_damage_after_opening_is_found_when_the_next_commit_is_read(built):
