@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -152,6 +153,33 @@ def finance_dictionary() -> str:
 _TOKENIZERS: dict[str, object] = {}  # user dictionary text -> its loaded jieba Tokenizer
 
 
+def _without_a_cache_traceback(tokenizer) -> None:
+    """jieba saves its parsed dictionary in the temp folder, to start faster next time.
+    When that folder is full, `tempfile.gettempdir()` finds no usable one and raises, and a
+    failed save is logged with a traceback: neither should stop or clutter an index or a
+    search (issue #17). Then jieba reads its cache from $TMPDIR or /tmp if one is there,
+    and a failed save is one line on stderr."""
+    import tempfile
+
+    import jieba
+
+    try:
+        tempfile.gettempdir()
+    except OSError:
+        tokenizer.tmp_dir = os.environ.get("TMPDIR") or "/tmp"
+    if not any(isinstance(f, _OneLineCacheFailure) for f in jieba.default_logger.filters):
+        jieba.default_logger.addFilter(_OneLineCacheFailure())
+
+
+class _OneLineCacheFailure(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Dump cache file failed"):
+            error = record.exc_info[1]
+            record.msg = f"jieba could not save its dictionary cache ({error}); no harm done"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
 class Analyzer:
     """Normalization + tokenization with one jieba dictionary.
 
@@ -194,6 +222,7 @@ class Analyzer:
 
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
+            _without_a_cache_traceback(tokenizer)
             tokenizer.initialize()
             for source in (finance_dictionary(), self.userdict):
                 for word, freq in _read_dictionary(source):

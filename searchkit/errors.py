@@ -94,3 +94,23 @@ class DiskFullError(SearchkitError):
             f"no space left while writing the index at {self.path} ({why}); "
             f"the index is unchanged: free some space and run the command again"
         )
+
+
+class IndexCorruptError(IndexDamagedError, IncompatibleIndexError):
+    """A file of the index is not what its commit wrote (truncated, overwritten, missing), so
+    searching it could give wrong hits. `file` names it (relative to the index folder) and
+    `why` says what is wrong; `searchkit rebuild` makes a new index from the posts.
+
+    Also an `IncompatibleIndexError`: whoever opens an index afresh, or rebuilds it, when this
+    version cannot read it (`searchkit rebuild`, the web server, the demo) does the same here.
+    """
+
+    def __init__(self, path: Path | str, file: str, why: str):
+        self.path = Path(path)
+        self.file = file
+        self.why = why
+        SearchkitError.__init__(
+            self,
+            f"the index at {self.path} is damaged: {file} {why}; "
+            f"rebuild it with `searchkit rebuild --index {self.path}`",
+        )

@@ -29,12 +29,13 @@ from .documents import Document, LoadProblem
 from .errors import (
     IncompatibleIndexError,
     IndexClosedError,
+    IndexCorruptError,
     IndexDamagedError,
     IndexExistsError,
     IndexNotFoundError,
     SearchkitError,
 )
-from .integrity import IndexProblem, check_index
+from .integrity import IndexProblem, check_index, verify_generation, vocabulary_intact
 from .results import SearchResults
 from .schema import fit_to, known_files
 from .scoring import K1, B
@@ -54,7 +55,8 @@ class IndexStats:
 
     path: Path
     documents: int
-    size_bytes: int
+    size_bytes: int  # the live generation's files
+    folder_size_bytes: int  # the whole index folder's: older generations a reader still uses
     first_date: datetime | None
     last_date: datetime | None
     categories: list[tuple[str, int]]
@@ -141,15 +143,17 @@ class UpdateReport:
 class Index:
     """A searchkit index on disk. Use `Index.create` or `Index.open`, ideally in `with`."""
 
-    def __init__(self, path: Path, generation: str, meta: dict):
+    def __init__(self, path: Path, generation: str, meta: dict, damage: Exception | None = None):
         self.path = path
         self._generation = generation
         self.meta = meta
         self.analyzer = Analyzer(meta.get("userdict"))
+        # A damaged generation (`open(check=False)`) is only ever rebuilt: reads raise `damage`.
+        self._damage = damage
         # Held until close() or a move to a newer generation: a rebuild keeps this one then.
-        self._hold = storage.hold_generation(path, generation)
+        self._hold = None if damage else storage.hold_generation(path, generation)
         try:
-            self._whoosh = whoosh_index.open_dir(str(path / generation))
+            self._whoosh = None if damage else whoosh_index.open_dir(str(path / generation))
         except BaseException:
             if self._hold is not None:
                 self._hold.close()
@@ -182,13 +186,24 @@ class Index:
 
     @classmethod
     def open(cls, path: Path | str, check: bool = True) -> Index:
-        """Open the index at `path`. Raises `IndexNotFoundError` or `IncompatibleIndexError`.
+        """Open the index at `path`. Raises `IndexNotFoundError`, `IncompatibleIndexError`,
+        or `IndexCorruptError` when a file of it is not what its commit wrote (see
+        `integrity.verify_generation`: sizes and checksums, read once a process).
 
-        `check=False` skips the analyzer check, to open an incompatible index only to
-        `rebuild` it (searching it could miss posts).
+        `check=False` skips the analyzer check, and opens a damaged index too, only to
+        `rebuild` it (searching it could miss posts; a damaged one raises its error).
         """
         path = Path(path)
-        generation, meta = storage.read_current(path)
+        try:
+            generation, meta = storage.read_current(path)
+        except IndexCorruptError as damage:
+            if check:
+                raise
+            try:  # the generation a rebuild replaces (and deletes), if CURRENT names one
+                generation = storage.read_pointer(path)
+            except IndexCorruptError:
+                generation = "gen-unknown"
+            return cls(path, generation, {}, damage)
         if check and meta.get("format") != FORMAT_VERSION:
             raise IncompatibleIndexError(
                 path, f"index format {meta.get('format')!r}, expected {FORMAT_VERSION}"
@@ -198,6 +213,7 @@ class Index:
                 path, "it was built with a different analyzer or dictionary"
             )
         try:
+            verify_generation(path, generation, meta)
             return cls(path, generation, meta)
         except (
             OSError,
@@ -206,11 +222,16 @@ class Index:
             ImportError,
             ValueError,
             whoosh_index.EmptyIndexError,
+            IndexCorruptError,
         ) as error:
             if storage.read_pointer(path) != generation:
                 # Two rebuilds since CURRENT was read: the second removed this generation.
                 return cls.open(path, check)
-            raise IncompatibleIndexError(path, f"Whoosh cannot read it: {error}") from error
+            if not isinstance(error, IndexCorruptError):
+                error = IncompatibleIndexError(path, f"Whoosh cannot read it: {error}")
+            if check:
+                raise error from None
+            return cls(path, generation, meta, error)
 
     @classmethod
     def open_or_create(cls, path: Path | str, userdict: str | Path | None = None) -> Index:
@@ -328,7 +349,11 @@ class Index:
     def _loaded_vocabulary(self) -> Vocabulary:
         """The vocabulary of the searcher already current (no second freshness check)."""
         if self._vocab is None:
-            vocab = Vocabulary.load(self.path / self._generation)
+            folder = self.path / self._generation
+            try:  # damaged or left by a failed update: made again from the verified lexicon
+                vocab = Vocabulary.load(folder) if vocabulary_intact(folder) else None
+            except (OSError, ValueError):
+                vocab = None
             if vocab is None:
                 reader = self._searcher.reader()
                 words = [w.decode("utf-8") for f in ("title", "body") for w in reader.lexicon(f)]
@@ -416,9 +441,14 @@ class Index:
             self._hold, fresh._hold = fresh._hold, None
             self._generation, self.meta = fresh._generation, fresh.meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None
+            self._damage = fresh._damage
+        if self._damage is not None:
+            raise self._damage
         if self._searcher is None:
             self._searcher = self._whoosh.searcher(weighting=WEIGHTING)
         elif not self._searcher.up_to_date():
+            # Another commit: its files are verified as an open's are (new ones are read).
+            verify_generation(self.path, self._generation, self.meta)
             # Not `searcher.refresh()`: it fails on a searcher of an empty index (Whoosh bug).
             self._searcher.close()
             self._searcher = self._whoosh.searcher(weighting=WEIGHTING)
@@ -476,19 +506,8 @@ class Index:
         with self._writing() as (writer, new_words):
             known = known_files(self._current_searcher().reader())
             files = documents.post_files(root)
-            seen = set()
-            todo = []
-            for path, doc_id in files:
-                seen.add(doc_id)
-                try:
-                    stat = path.stat()
-                except OSError:
-                    stat = None  # gone or unreadable: reading it will report why
-                old = known.get(doc_id)
-                if old and stat and (old["mtime_ns"], old["size"]) == ingest.file_signature(stat):
-                    report.unchanged_ids.append(doc_id)
-                else:
-                    todo.append((path, doc_id, old["checksum"] if old else None))
+            seen = {doc_id for _, doc_id in files}
+            report.unchanged_ids, todo = ingest.compare_with_index(files, known)
             done = len(files) - len(todo)
             for result in ingest.load_and_analyze(todo, root, self.analyzer):
                 done += 1
@@ -554,13 +573,20 @@ class Index:
             self._release_searcher()
             self._current_searcher()  # onto the new generation, letting go of the old one
             storage.remove_old_generations(self.path, generation, replaced)
+            storage.remove_leftovers(self.path, generation)
         report.seconds = time.monotonic() - started
         return report
 
-    def check(self) -> list[IndexProblem]:
+    def check(self, posts: bool | Iterable[Path | str] = False) -> list[IndexProblem]:
         """Verify the index on disk (see `integrity.check_index`, which also checks an index
-        too damaged to open): the problems found, [] when it is healthy."""
-        return check_index(self.path)
+        too damaged to open): the problems found, [] when it is healthy. `posts`: also
+        compare it with its posts folders (True), or with those given: posts missing from
+        the index, changed since indexing, or gone from the folder.
+
+        >>> index.check(posts=True)                                  # doctest: +SKIP
+        [IndexProblem(file='/…/_posts/2026-01-02-a.md', what='is not in the index', fix='…')]
+        """
+        return check_index(self.path, posts)
 
     def stats(self) -> IndexStats:
         """Figures about the index: size, dates, top categories and tags, analyzer."""
@@ -573,6 +599,7 @@ class Index:
             path=self.path,
             documents=searcher.doc_count(),
             size_bytes=size,
+            folder_size_bytes=storage.folder_size(self.path),
             first_date=min(dates, default=None),
             last_date=max(dates, default=None),
             categories=_top_terms(reader, "categories"),
@@ -599,6 +626,9 @@ class Index:
         Whatever fails, the live TOC and the files it names are left as they were."""
         with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
             self._current_searcher()
+            # What killed writers left: a rebuild's generation, temporary files.
+            storage.remove_old_generations(self.path, self._generation)
+            storage.remove_leftovers(self.path, self._generation)
             folder = self.path / self._generation
             writer = open_writer(self._whoosh)
             new_words: set[str] = set()

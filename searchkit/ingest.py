@@ -51,6 +51,25 @@ def file_signature(stat: os.stat_result) -> tuple[int, int]:
     return stat.st_mtime_ns, stat.st_size
 
 
+def compare_with_index(files: list[tuple[Path, str]], known: dict[str, dict]) -> tuple[list, list]:
+    """Which of `files` (`documents.post_files`) are indexed as they are now, going by their
+    modification time and size (`file_signature`) against `known` (`schema.known_files`):
+    (ids of those unchanged, the others as (path, id, checksum indexed or None) to read).
+    Reading one tells whether its content changed (`load_and_analyze`: "unchanged")."""
+    unchanged, todo = [], []
+    for path, doc_id in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None  # gone or unreadable: reading it will report why
+        old = known.get(doc_id)
+        if old and stat and (old["mtime_ns"], old["size"]) == file_signature(stat):
+            unchanged.append(doc_id)
+        else:
+            todo.append((path, doc_id, old["checksum"] if old else None))
+    return unchanged, todo
+
+
 def _with_id(doc: Document, doc_id: str) -> Document:
     return doc if doc.id == doc_id else replace(doc, id=doc_id)
 

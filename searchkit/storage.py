@@ -14,9 +14,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from whoosh import index as whoosh_index
 from .analysis import ANALYZER_VERSION, Analyzer
 from .errors import (
     DiskFullError,
-    IncompatibleIndexError,
+    IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
 )
@@ -41,14 +42,28 @@ LOCK_TIMEOUT = 30.0
 
 
 def read_pointer(path: Path) -> str:
+    """The live generation's name, from `CURRENT`. Raises `IndexNotFoundError` when there is
+    none, `IndexCorruptError` when it does not hold a generation's name."""
     try:
-        return (path / CURRENT).read_text("utf-8").strip()
+        generation = (path / CURRENT).read_bytes().decode("utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         raise IndexNotFoundError(path) from None
+    except UnicodeDecodeError:
+        generation = ""
+    except OSError as error:  # a folder, an I/O error
+        raise IndexCorruptError(path, CURRENT, f"cannot be read ({error.strerror})") from None
+    if not GENERATION_NAME.fullmatch(generation):
+        raise IndexCorruptError(path, CURRENT, "does not name a generation (gen-…)")
+    return generation
+
+
+GENERATION_NAME = re.compile(r"gen-[A-Za-z0-9_.-]+")  # never "..", "/", a NUL
 
 
 def read_current(path: Path) -> tuple[str, dict]:
-    """The live generation's name and metadata.
+    """The live generation's name and metadata. Raises `IndexNotFoundError`, or
+    `IndexCorruptError` when `CURRENT` names a missing generation or its metadata is
+    unreadable.
 
     A rebuild may swap in a new generation, and remove the one before the last, between
     reading `CURRENT` and reading the metadata it names: then `CURRENT` is read again.
@@ -58,8 +73,13 @@ def read_current(path: Path) -> tuple[str, dict]:
         try:
             return generation, json.loads((path / generation / META).read_text("utf-8"))
         except (OSError, ValueError) as error:
-            if read_pointer(path) == generation:
-                raise IncompatibleIndexError(path, f"its {META} is unreadable ({error})") from None
+            if read_pointer(path) != generation:
+                continue
+            if not (path / generation).is_dir():
+                why = f"names {generation}, which is gone"
+                raise IndexCorruptError(path, CURRENT, why) from None
+            why = f"is unreadable ({getattr(error, 'strerror', None) or error})"
+            raise IndexCorruptError(path, f"{generation}/{META}", why) from None
 
 
 def write_meta(folder: Path, meta: dict) -> None:
@@ -142,6 +162,7 @@ def new_generation(path: Path, userdict: str | None, sources: list[str]) -> str:
             folder,
             {
                 "format": FORMAT_VERSION,
+                "checksums": 1,  # its commits record them: a missing record is damage
                 "analyzer": analyzer.fingerprint,
                 "analyzer_version": ANALYZER_VERSION,
                 "userdict": userdict,
@@ -162,6 +183,8 @@ def point_to(path: Path, generation: str) -> None:
     entry in `path` reach the disk before `CURRENT` names it."""
     sync_folder(path / generation)
     fsync_dir(path)
+    if (path / CURRENT).is_dir():  # damage no rename can replace; the rebuild repairs it
+        shutil.rmtree(path / CURRENT)
     write_durably(path / CURRENT, generation + "\n")
 
 
@@ -214,6 +237,28 @@ def remove_old_generations(path: Path, live: str, replaced: str | None = None) -
             except BlockingIOError:
                 continue  # a reader is still on it; the next rebuild tries again
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_leftovers(path: Path, generation: str) -> None:
+    """Delete the temporary files a killed writer leaves: Whoosh's TOC before its rename
+    (`_MAIN_<N>.toc.<time>`) and `write_durably`'s `*.tmp` (a killed update's half
+    segment is Whoosh's to delete, at the next commit). Call it under the writer `lock`."""
+    for leftover in (
+        *(path / generation).glob("_*.toc.*"),
+        *(path / generation).glob("*.tmp"),
+        path / (CURRENT + ".tmp"),
+    ):
+        leftover.unlink(missing_ok=True)
+
+
+def folder_size(folder: Path) -> int:
+    """The bytes of every file under `folder` (files a rebuild deletes meanwhile count 0)."""
+    total = 0
+    for entry in folder.rglob("*"):
+        with suppress(OSError):
+            if entry.is_file():
+                total += entry.stat().st_size
+    return total
 
 
 def remove_index(path: Path) -> None:

@@ -12,12 +12,13 @@ import signal
 import subprocess
 from pathlib import Path
 
+import crashes
 import pytest
 from click.testing import CliRunner
 from conftest import HANDMADE
 from test_reliability import command
 
-from searchkit import Index, check_index
+from searchkit import Index, check_index, storage
 from searchkit.cli import cli
 from searchkit.storage import CURRENT
 
@@ -237,9 +238,10 @@ def test_an_intact_index_checks_healthy(checked):
     records = list(folder.glob("checksums-*.json"))
     assert len(records) == 1  # the earlier commit's record is gone
     recorded = json.loads(records[0].read_text("utf-8"))
-    assert {f.name for f in folder.glob("*.seg")} | {next(folder.glob("*.toc")).name} == set(
-        recorded
-    )
+    assert {f.name for f in folder.glob("*.seg")} | {
+        next(folder.glob("*.toc")).name,
+        "vocab.txt",
+    } == set(recorded)
 
 
 def damage(folder: Path, how: str) -> str:
@@ -288,3 +290,72 @@ def test_check_on_the_command_line(checked):
 def test_check_without_an_index_is_a_user_error(tmp_path):
     run = CliRunner().invoke(cli, ["check", "--index", str(tmp_path / "none")])
     assert run.exit_code == 2 and "no searchkit index" in run.output
+
+
+def test_a_full_temp_folder_costs_jieba_its_cache_not_the_command(tmp_path):
+    """jieba saves a 9 MB dictionary cache in $TMPDIR: on a full one (here: a file-size
+    limit of 1 MB, and no cache there yet) the build goes on, with one line about it."""
+    posts = write_posts(tmp_path / "posts", 3)
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    run = subprocess.run(
+        [*command("searchkit"), "index", str(posts), "--index", str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        preexec_fn=limit_file_size,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "jieba could not save its dictionary cache" in run.stderr
+
+
+def test_no_usable_temp_folder_does_not_stop_jieba(tmp_path, monkeypatch, caplog):
+    import tempfile
+
+    from searchkit import analysis
+
+    def no_temp_folder():
+        raise FileNotFoundError("No usable temporary directory found")
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(analysis, "_TOKENIZERS", {})
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # no cache there: jieba builds and saves one
+    with monkeypatch.context() as patched:  # undone before pytest's own use of tempfile
+        patched.setattr(tempfile, "gettempdir", no_temp_folder)
+        patched.setattr(tempfile, "mkstemp", full)
+        words = [token.text for token in analysis.Analyzer().tokenize("央行宣布降准")]
+    assert "降准" in words
+    # jieba's own handler writes to the sys.stderr of its import: read what it was given.
+    failures = [r for r in caplog.records if "could not save its dictionary cache" in r.msg]
+    assert len(failures) == 1 and failures[0].exc_info is None  # no traceback
+
+
+# --- power cuts: every state a crash can leave of a commit (tests/crashes.py) ---------------
+
+
+@pytest.mark.parametrize("scenario", ["update", "delete", "rebuild"])
+def test_every_state_a_power_cut_can_leave_opens_as_before_or_after_the_commit(tmp_path, scenario):
+    name, index, commit = next(s for s in crashes.scenarios(tmp_path, 12) if s[0] == scenario)
+    counts = crashes.replay(index, commit)
+    assert counts["old"] and counts["new"], counts  # crashes before and after the commit point
+    assert counts["old"] + counts["new"] == counts["states"], counts
+
+
+def test_without_the_syncs_a_power_cut_can_leave_something_else(tmp_path, monkeypatch):
+    """The replay's teeth: with the commit's segment files left unsynced (only the small
+    files `write_durably` writes are), some crash state is neither the old nor the new index
+    (open refuses it: the checksums say its segment lost its data)."""
+    monkeypatch.setattr(storage, "fsync_file", lambda path: None)
+    _, index, commit = next(crashes.scenarios(tmp_path, 12))
+    counts = crashes.replay(index, commit)
+    assert counts["old"] + counts["new"] < counts["states"], counts
+    assert not any(kind.startswith("WRONG") for kind in counts), counts
