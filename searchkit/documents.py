@@ -38,6 +38,7 @@ import yaml
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
+from .dates import CHINA_TIME
 from .errors import BadDocumentError
 
 
@@ -74,9 +75,13 @@ class LoadProblem:
     reason: str
     skipped: bool = True
 
+    @classmethod
+    def from_error(cls, error: BadDocumentError) -> LoadProblem:
+        """The skip of the post `error` is about (its path and reason)."""
+        return cls(error.path, error.reason, skipped=True)
+
 
 POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
-CHINA_TIME = timezone(timedelta(hours=8))
 # The most of one file that is read and indexed: ~140 times the largest post in the shared
 # corpora. Analysis costs ~1 s and ~15 MB a MB of Chinese text, so a 50 MB file would cost a
 # minute and most of a GB; beyond this, a post is indexed from its beginning, with a caveat.
@@ -123,7 +128,7 @@ def post_files(
         problem = BadDocumentError(error.filename, f"cannot read the folder: {error.strerror}")
         if on_problem is None:
             raise problem
-        on_problem(LoadProblem(problem.path, problem.reason, skipped=True))
+        on_problem(LoadProblem.from_error(problem))
 
     files = []
     for folder, subfolders, names in os.walk(root, onerror=unreadable_folder):
@@ -145,6 +150,19 @@ def read_post(path: Path | str, root: Path | str | None = None) -> Document:
     """
     document, _caveats = read_post_with_caveats(path, root)
     return document
+
+
+def read_post_or_problems(
+    path: Path | str, root: Path | str | None = None
+) -> tuple[Document | None, list[LoadProblem]]:
+    """`read_post` for a run that goes on past a bad post: the post and its caveats as
+    `LoadProblem(skipped=False)`, or None and the one `LoadProblem` that says why it was
+    skipped (a file name that is not UTF-8 comes back printable in its `path`)."""
+    try:
+        document, caveats = read_post_with_caveats(path, root)
+    except BadDocumentError as error:
+        return None, [LoadProblem.from_error(error)]
+    return document, [LoadProblem(Path(path), caveat, skipped=False) for caveat in caveats]
 
 
 def read_post_with_caveats(
@@ -227,17 +245,14 @@ def _load(
     on_problem: Callable[[LoadProblem], None] | None,
 ) -> Iterator[Document]:
     for file, _id in files:
-        try:
-            document, caveats = read_post_with_caveats(file, root)
-        except BadDocumentError as error:
-            if on_problem is None:
-                raise
-            on_problem(LoadProblem(error.path, error.reason, skipped=True))
+        if on_problem is None:
+            yield read_post(file, root)
             continue
-        if on_problem is not None:
-            for caveat in caveats:
-                on_problem(LoadProblem(file, caveat, skipped=False))
-        yield document
+        document, problems = read_post_or_problems(file, root)
+        for problem in problems:
+            on_problem(problem)
+        if document is not None:
+            yield document
 
 
 def _post_id(path: Path, root: Path | str | None) -> str:

@@ -48,11 +48,7 @@ def search(
     synonyms,
     collapse: bool = True,
 ) -> SearchResults:
-    """`Index.search` (see its docstring for the arguments)."""
-    if sort not in ("relevance", "date"):
-        raise query_module.QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
-    if limit < 0 or offset < 0:
-        raise query_module.QueryError("limit and offset must not be negative")
+    """`Index.search` (see its docstring for the arguments, which it has checked)."""
     filtered = any(value is not None for value in (since, until, category, tag))
     parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
     searcher = index._current_searcher()
