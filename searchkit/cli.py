@@ -301,10 +301,8 @@ def search(
     from .query import check_date_range
 
     query = " ".join(words)
-    check_date_range(since, until)
-    if not query.strip() and any((since, until, category, tag)):
-        sort = "date"  # no words to rank by: the newest posts the filters let through
-    elif not words:
+    check_date_range(since, until)  # before the demo index is opened (and its note printed)
+    if not words and not any((since, until, category, tag)):
         raise CommandError(
             "give words to search for, e.g. `searchkit search 缩表`; with only --category, "
             "--tag, --since or --until, search lists the newest posts they let through"

@@ -37,6 +37,7 @@ from .errors import (
     SearchkitError,
 )
 from .integrity import IndexProblem, check_index
+from .query import check_date_range
 from .query import parse as parse_query
 from .results import MarkedPost, SearchResults, SimilarPosts
 from .schema import fit_to, known_files
@@ -432,11 +433,11 @@ class Index:
         list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then
         best-match hits. `exact_only` keeps only the terms as typed. `sort` is
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
-        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day. With a
-        filter, `query` may be "": every post the filters let through (newest first with
-        `sort="date"`). `collapse` shows near-duplicates (the same body, or a notice that
-        differs only in numbers and dates) as one row, the best-ranked, whose `duplicates`
-        says how many more there are; `limit` and `offset` count rows, `total` posts.
+        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day (a `since`
+        after `until` is a `QueryError`). With a filter, `query` may be "": every post the
+        filters let through, newest first. `collapse` shows near-duplicates (the same body,
+        or a notice that differs only in numbers and dates) as one row, the best-ranked, whose
+        `duplicates` says how many more there are; `limit` and `offset` count rows, `total` posts.
         Raises `QueryError` for a malformed query, `ArgumentError` (a `ValueError`) for a
         `sort` or a negative `limit` or `offset`.
         """
@@ -444,6 +445,9 @@ class Index:
             raise ArgumentError(f"sort must be 'relevance' or 'date', not {sort!r}")
         if limit < 0 or offset < 0:
             raise ArgumentError("limit and offset must not be negative")
+        check_date_range(since, until)
+        if not query.strip() and any(v is not None for v in (since, until, category, tag)):
+            sort = "date"  # no words to rank by: the newest posts the filters let through
         return searching.search(
             self,
             query,
