@@ -275,3 +275,21 @@ def _filters(since, until, category, tag):
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
+
+
+# --- public for the tests that hold these to Whoosh's own collectors -----------------------
+
+
+def collect(searcher, whoosh_query, limit: int, filters=None, mask=None, sort="relevance"):
+    """Run `whoosh_query` on `searcher` as searches do: Whoosh `Results` whose `len()` and
+    `docs()` count every match (not only the top `limit`), `filters` (a Whoosh query) the
+    only documents kept, `mask` (document numbers) left out, `sort` "relevance" or "date"."""
+    return _collect(searcher, whoosh_query, limit, filters, mask, sort)
+
+
+def top_hits(searcher, whoosh_query, limit: int, mask=None, allowed: set[int] | None = None):
+    """The best `limit` matches of `whoosh_query` as Whoosh's `TopCollector` (with
+    `usequality=False`) finds them, ties to the lower document number, read from the
+    matchers' scores without Whoosh's collector loop; `mask`: document numbers left out,
+    `allowed`: if given, the only ones kept."""
+    return _top(searcher, whoosh_query, limit, mask, allowed)
