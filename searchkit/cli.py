@@ -311,29 +311,18 @@ def search(
         synonyms = not no_synonyms
         if synonym_file is not None and synonyms:
             synonyms = index.synonyms().merged(Synonyms.load(synonym_file))
+        # What the facets count too: every post these let through.
+        filters = dict(since=since, until=until, category=category, tag=tag)
+        filters.update(exact_only=exact, synonyms=synonyms)
         started = time.perf_counter()
+        offset = (page - 1) * limit
         results = index.search(
-            query,
-            limit=limit,
-            offset=(page - 1) * limit,
-            sort=sort,
-            exact_only=exact,
-            since=since,
-            until=until,
-            category=category,
-            tag=tag,
-            synonyms=synonyms,
-            collapse=not show_all,
+            query, limit=limit, offset=offset, sort=sort, collapse=not show_all, **filters
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if results.total == 0:
             _explain_no_hits(index, category, tag)
-        filters = dict(since=since, until=until, category=category, tag=tag)
-        counts = (
-            index.facets(query, exact_only=exact, synonyms=synonyms, **filters)
-            if with_facets
-            else None
-        )
+        counts = index.facets(query, **filters) if with_facets else None
     if as_json:
         document = results.to_dict()
         if counts is not None:
