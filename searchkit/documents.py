@@ -80,6 +80,11 @@ class LoadProblem:
         """The skip of the post `error` is about (its path and reason)."""
         return cls(error.path, error.reason, skipped=True)
 
+    @classmethod
+    def unreadable(cls, path: Path | str, error: OSError) -> LoadProblem:
+        """The skip of a post whose file could not be read (e.g. gone since it was listed)."""
+        return cls(Path(path), f"cannot read it: {error.strerror or error}", skipped=True)
+
 
 POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
 # The most of one file that is read and indexed: ~140 times the largest post in the shared
@@ -162,6 +167,8 @@ def read_post_or_problems(
         document, caveats = read_post_with_caveats(path, root)
     except BadDocumentError as error:
         return None, [LoadProblem.from_error(error)]
+    except OSError as error:  # e.g. the file replaced or removed while it was read
+        return None, [LoadProblem.unreadable(path, error)]
     return document, [LoadProblem(Path(path), caveat, skipped=False) for caveat in caveats]
 
 
@@ -222,11 +229,12 @@ def _read_head(path: Path) -> tuple[bytes, int, str]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise BadDocumentError(path, f"cannot read the file: {error.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # checked before fdopen, which refuses a folder itself
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+        raise BadDocumentError(path, f"not a regular file ({kind}), so not a post")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
-            raise BadDocumentError(path, f"not a regular file ({kind}), so not a post")
         try:
             head = handle.read(MAX_POST_BYTES)
             digest = hashlib.sha256(head)

@@ -33,7 +33,7 @@ def _load_one(item):
         # Before reading: a file changed after its stat is read again by the next update.
         stat = path.stat()
     except OSError as error:  # e.g. deleted since the folder was listed
-        return ("skipped", LoadProblem(path, f"cannot read it: {error.strerror or error}"))
+        return ("skipped", LoadProblem.unreadable(path, error))
     doc, problems = documents.read_post_or_problems(path, root)
     if doc is None:
         return ("skipped", problems[0])
