@@ -438,8 +438,8 @@ class Index:
         filters let through, newest first. `collapse` shows near-duplicates (the same body,
         or a notice that differs only in numbers and dates) as one row, the best-ranked, whose
         `duplicates` says how many more there are; `limit` and `offset` count rows, `total` posts.
-        Raises `QueryError` for a malformed query, `ArgumentError` (a `ValueError`) for a
-        `sort` or a negative `limit` or `offset`.
+        Raises `QueryError` for a malformed query, `ArgumentError` (a `ValueError`) for
+        another `sort` or a negative `limit` or `offset`.
         """
         if sort not in ("relevance", "date"):
             raise ArgumentError(f"sort must be 'relevance' or 'date', not {sort!r}")
