@@ -8,8 +8,10 @@
 
 from .documents import Document, LoadProblem, load_posts
 from .errors import (
+    ArgumentError,
     BadDocumentError,
     DiskFullError,
+    DocumentNotFoundError,
     IncompatibleIndexError,
     IndexClosedError,
     IndexCorruptError,
@@ -19,17 +21,21 @@ from .errors import (
     IndexNotFoundError,
     QueryError,
     SearchkitError,
+    SynonymError,
 )
 from .index import Index, IndexStats, UpdateReport
 from .integrity import IndexProblem, check_index
-from .results import Hit, SearchResults
+from .results import Hit, MarkedPost, SearchResults, SimilarPosts
+from .synonyms import Synonyms
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
     "BadDocumentError",
     "DiskFullError",
     "Document",
+    "DocumentNotFoundError",
     "Hit",
     "IncompatibleIndexError",
     "Index",
@@ -42,9 +48,13 @@ __all__ = [
     "IndexProblem",
     "IndexStats",
     "LoadProblem",
+    "MarkedPost",
     "QueryError",
     "SearchResults",
     "SearchkitError",
+    "SimilarPosts",
+    "SynonymError",
+    "Synonyms",
     "UpdateReport",
     "check_index",
     "load_posts",

@@ -8,7 +8,6 @@ what comes back with rich (imported only when there is something to render). Exi
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -16,15 +15,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
 from . import __version__, render
-from .analysis import read_userdict
-from .errors import IncompatibleIndexError, IndexExistsError, IndexNotFoundError, SearchkitError
-from .index import Index, UpdateReport
+from .errors import DocumentNotFoundError, IndexNotFoundError, SearchkitError
+from .index import Index
 from .integrity import check_index
 from .synonyms import Synonyms
 
@@ -56,6 +53,11 @@ class SearchkitGroup(click.Group):
         with ended_like_a_unix_tool("searchkit"):
             try:
                 return super().invoke(ctx)
+            except DocumentNotFoundError as error:
+                raise CommandError(
+                    f"no post with id {error.doc_id!r} in the index at {_shown(error.path)}; "
+                    "`searchkit search` shows each hit's id"
+                ) from None
             except SearchkitError as error:
                 raise CommandError(str(error)) from None
 
@@ -139,41 +141,22 @@ def index_command(sources: tuple[Path, ...], index_path: Path | None, userdict: 
       searchkit index                      # update from the recorded folders
     """
     path = index_path or DEFAULT_INDEX
-    for source in sources:  # all of them, before anything is written
-        if not source.exists():
-            raise CommandError(f"no such posts folder or file: {source}")
-    created = False
-    try:
-        index = Index.open(path)
-    except IndexNotFoundError:
-        if not sources:
-            raise CommandError(
-                f"no index at {_shown(path)} yet; give the posts folder to build it from, "
-                f"e.g. `searchkit index _posts --index {_shown(path)}`"
-            ) from None
-        try:
-            index = Index.create(path, userdict=userdict)
-            created = True
-        except IndexExistsError:  # another `searchkit index` created it meanwhile
-            index = Index.open(path)
-    with index, _destroyed_if_unfinished(index, created):
-        if userdict is not None and index.analyzer.userdict != read_userdict(userdict):
+    if not sources and not Index.exists(path):
+        raise CommandError(
+            f"no index at {_shown(path)} yet; give the posts folder to build it from, "
+            f"e.g. `searchkit index _posts --index {_shown(path)}`"
+        )
+    with Index.open_for_update(path, userdict=userdict) as index:
+        if userdict is not None and not index.uses_userdict(userdict):
             click.echo(
                 f"searchkit: note: the index at {_shown(path)} was built with another user "
                 f"dictionary, which stays in use; to switch to {userdict}, run "
                 f"`searchkit rebuild --userdict {userdict} --index {_shown(path)}`",
                 err=True,
             )
-        sources = sources or tuple(index.sources)
-        if not sources:
-            raise CommandError(
-                "the index records no posts folder; give one: `searchkit index _posts`"
-            )
-        reports = []
-        for source in sources:
-            with render.progress_bar(f"Indexing {Path(source).name}") as progress:
-                reports.append(index.update_from(source, progress=progress))
-    render.print_report(_combined(reports))
+        with render.progress_bar("Indexing") as progress:
+            report = index.update_from(*sources, progress=progress)
+    render.print_report(report)
 
 
 @cli.command()
@@ -195,44 +178,11 @@ def rebuild(source: Path | None, index_path: Path | None, userdict: Path | None)
       searchkit rebuild --userdict my_words.txt
     """
     path = index_path or DEFAULT_INDEX
-    with _index_to_rebuild(path, create=source is not None, userdict=userdict) as index:
+    create = source is not None
+    with Index.open_for_rebuild(path, create=create, userdict=userdict) as index:
         with render.progress_bar("Rebuilding") as progress:
             report = index.rebuild(source, progress=progress, userdict=userdict)
     render.print_report(report)
-
-
-@contextmanager
-def _destroyed_if_unfinished(index: Index, created: bool) -> Iterator[None]:
-    """Delete an index this command `created` if its first build fails or is interrupted: an
-    empty ./index would find nothing and hide the demo, and a rerun would only update it."""
-    try:
-        yield
-    except BaseException:
-        if created:
-            index.destroy()
-        raise
-
-
-@contextmanager
-def _index_to_rebuild(path: Path, create: bool, userdict: Path | None = None) -> Iterator[Index]:
-    """The index to rebuild: an existing one (even one this version cannot search), or a new
-    empty one when `create` and there is none (deleted again if the rebuild fails)."""
-    created = False
-    try:
-        index = Index.open(path)
-    except IndexNotFoundError:
-        if not create:
-            raise
-        index, created = Index.create(path, userdict=userdict), True
-    except IncompatibleIndexError:
-        # Its error says to rebuild it: a rebuild never reads the old postings.
-        index = Index.open(path, check=False)
-    with index, _destroyed_if_unfinished(index, created):
-        yield index
-
-
-def _combined(reports: list[UpdateReport]) -> UpdateReport:
-    return functools.reduce(UpdateReport.merge, reports, UpdateReport())
 
 
 # --- search, show, stats -------------------------------------------------------------------
@@ -351,10 +301,8 @@ def search(
     from .query import check_date_range
 
     query = " ".join(words)
-    check_date_range(since, until)
-    if not query.strip() and any((since, until, category, tag)):
-        sort = "date"  # no words to rank by: the newest posts the filters let through
-    elif not words:
+    check_date_range(since, until)  # before the demo index is opened (and its note printed)
+    if not words and not any((since, until, category, tag)):
         raise CommandError(
             "give words to search for, e.g. `searchkit search 缩表`; with only --category, "
             "--tag, --since or --until, search lists the newest posts they let through"
@@ -363,34 +311,23 @@ def search(
         synonyms = not no_synonyms
         if synonym_file is not None and synonyms:
             synonyms = index.synonyms().merged(Synonyms.load(synonym_file))
+        # What the facets count too: every post these let through.
+        filters = dict(since=since, until=until, category=category, tag=tag)
+        filters.update(exact_only=exact, synonyms=synonyms)
         started = time.perf_counter()
+        offset = (page - 1) * limit
         results = index.search(
-            query,
-            limit=limit,
-            offset=(page - 1) * limit,
-            sort=sort,
-            exact_only=exact,
-            since=since,
-            until=until,
-            category=category,
-            tag=tag,
-            synonyms=synonyms,
-            collapse=not show_all,
+            query, limit=limit, offset=offset, sort=sort, collapse=not show_all, **filters
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
         if results.total == 0:
             _explain_no_hits(index, category, tag)
-        filters = dict(since=since, until=until, category=category, tag=tag)
-        counts = (
-            index.facets(query, exact_only=exact, synonyms=synonyms, **filters)
-            if with_facets
-            else None
-        )
+        counts = index.facets(query, **filters) if with_facets else None
     if as_json:
-        document = render.results_json(results)
+        document = results.to_dict()
         if counts is not None:
-            document["facets"] = render.facets_json(counts)
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+            document["facets"] = counts.to_dict()
+        _print_json(document)
     else:
         render.render_results(render.new_console(), results, page, limit, elapsed_ms)
         if counts is not None:
@@ -419,19 +356,10 @@ def similar(doc_id: str, index_path: Path | None, limit: int, as_json: bool):
     """
     with _open_for_reading(index_path) as index:
         started = time.perf_counter()
-        try:
-            doc_id = index.lookup(doc_id).id
-        except KeyError:
-            raise CommandError(_no_such_post(doc_id, index)) from None
-        results = index.similar(doc_id, limit=limit)
+        results = index.similar(index.lookup(doc_id).id, limit=limit)
         elapsed_ms = (time.perf_counter() - started) * 1000
     if as_json:
-        document = {
-            "id": doc_id,
-            "words": list(results.terms),
-            "hits": [render.hit_json(hit) for hit in results],
-        }
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+        _print_json(results.to_dict())
     else:
         render.render_results(render.new_console(), results, 1, limit, elapsed_ms, labels=False)
     if results.total == 0:
@@ -457,13 +385,6 @@ def _explain_no_hits(index: Index, category: str | None, tag: str | None) -> Non
             note(f"no post has {kind} {name!r}; `searchkit stats` lists the common ones")
 
 
-def _no_such_post(doc_id: str, index: Index) -> str:
-    return (
-        f"no post with id {doc_id!r} in the index at {_shown(index.path)}; "
-        "`searchkit search` shows each hit's id"
-    )
-
-
 @cli.command(cls=QueryCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("doc_id", metavar="ID")
 @index_option
@@ -483,43 +404,12 @@ def show(doc_id: str, index_path: Path | None, query: str | None, as_json: bool)
       searchkit show _posts/2022-06-07-202206072404046437.md
       searchkit show -- -202205262391921712.md
     """
-    from .highlight import find_marks
-    from .query import parse
-
-    terms = parse(query).text_terms() if query else []
     with _open_for_reading(index_path) as index:
-        try:
-            post = index.lookup(doc_id)
-        except KeyError:
-            raise CommandError(_no_such_post(doc_id, index)) from None
-    title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
+        marked = index.marked_post(doc_id, query)
     if as_json:
-        document = {
-            **render.post_json(post),
-            "body": post.body,
-            "title_marks": [list(mark) for mark in title_marks],
-            "body_marks": [list(mark) for mark in body_marks],
-        }
-        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-        return
-    from .highlight import to_rich
-
-    console = render.new_console()
-    console.print(to_rich(post.title or post.id, title_marks, "bold black on yellow"), style="bold")
-    rows = [
-        ("id", post.id),
-        ("date", render.local_minute(post.date)),
-        ("categories", ", ".join(post.categories)),
-        ("tags", ", ".join(post.tags)),
-        ("url", post.url),
-        ("path", str(post.path) if post.path else None),
-    ]
-    if query:
-        count = len(title_marks) + len(body_marks)
-        rows.append(("matches", f"{count} for {query}"))
-    render.print_fields(console, rows)
-    console.print()
-    render.print_folded(console, to_rich(post.body, body_marks))
+        _print_json(marked.to_dict())
+    else:
+        render.print_post(render.new_console(), marked, query)
 
 
 @cli.command()
@@ -546,7 +436,7 @@ def check(sources: tuple[Path, ...], index_path: Path | None, posts: bool, as_js
     path = index_path or DEFAULT_INDEX
     problems = check_index(path, list(sources) or posts)
     if as_json:
-        click.echo(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+        _print_json([problem.as_dict() for problem in problems])
     elif problems:
         for problem in problems:
             click.echo(f"{_shown(path / problem.file)}: {problem.what}; {problem.fix}")
@@ -573,9 +463,7 @@ def stats(index_path: Path | None, as_json: bool):
     with _open_for_reading(index_path) as index:
         figures = index.stats()
     if as_json:
-        click.echo(
-            json.dumps(asdict(figures), ensure_ascii=False, indent=2, default=render.json_value)
-        )
+        _print_json(figures.to_dict())
         return
     dates = " … ".join(render.china_date(d) for d in (figures.first_date, figures.last_date) if d)
     render.print_fields(
@@ -650,7 +538,10 @@ def rebuild_main(source: Path | None, index_path: Path | None, quiet: bool):
     path = index_path or DEFAULT_INDEX
     prog = "searchkit-rebuild"
     try:
-        with ended_like_a_unix_tool(prog), _index_to_rebuild(path, source is not None) as index:
+        with (
+            ended_like_a_unix_tool(prog),
+            Index.open_for_rebuild(path, source is not None) as index,
+        ):
             report = index.rebuild(source)
             documents = index.count()
     except SearchkitError as error:
@@ -695,17 +586,16 @@ def serve(index_path: Path | None, host: str, port: int, workers: int):
       searchkit serve
       searchkit serve --index ~/news-index --port 8080 --workers 2
     """
-    from .storage import CURRENT
     from .web import serve as run_server
 
     path = index_path
-    if path is None and not (DEFAULT_INDEX / CURRENT).exists():
+    if path is None and not Index.exists(DEFAULT_INDEX):
         _open_for_reading(None).close()  # the demo, built once if need be, with its note
         from . import demo
 
         path = demo.demo_index_path()
     path = path or DEFAULT_INDEX
-    if not (path / CURRENT).exists():
+    if not Index.exists(path):
         click.echo(
             f"searchkit: note: no index at {_shown(path)} yet; the server answers 503 until "
             f"one is built (`searchkit index POSTS_FOLDER --index {_shown(path)}`)",
@@ -717,6 +607,10 @@ def serve(index_path: Path | None, host: str, port: int, workers: int):
 
 
 # --- small formatting helpers --------------------------------------------------------------
+
+
+def _print_json(document) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
 def _shown(path: Path) -> str:

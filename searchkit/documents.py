@@ -38,6 +38,7 @@ import yaml
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
+from .dates import CHINA_TIME
 from .errors import BadDocumentError
 
 
@@ -74,9 +75,18 @@ class LoadProblem:
     reason: str
     skipped: bool = True
 
+    @classmethod
+    def from_error(cls, error: BadDocumentError) -> LoadProblem:
+        """The skip of the post `error` is about (its path and reason)."""
+        return cls(error.path, error.reason, skipped=True)
+
+    @classmethod
+    def unreadable(cls, path: Path | str, error: OSError) -> LoadProblem:
+        """The skip of a post whose file could not be read (e.g. gone since it was listed)."""
+        return cls(Path(path), f"cannot read it: {error.strerror or error}", skipped=True)
+
 
 POST_SUFFIXES = (".md", ".markdown", ".html", ".htm")
-CHINA_TIME = timezone(timedelta(hours=8))
 # The most of one file that is read and indexed: ~140 times the largest post in the shared
 # corpora. Analysis costs ~1 s and ~15 MB a MB of Chinese text, so a 50 MB file would cost a
 # minute and most of a GB; beyond this, a post is indexed from its beginning, with a caveat.
@@ -123,7 +133,7 @@ def post_files(
         problem = BadDocumentError(error.filename, f"cannot read the folder: {error.strerror}")
         if on_problem is None:
             raise problem
-        on_problem(LoadProblem(problem.path, problem.reason, skipped=True))
+        on_problem(LoadProblem.from_error(problem))
 
     files = []
     for folder, subfolders, names in os.walk(root, onerror=unreadable_folder):
@@ -145,6 +155,21 @@ def read_post(path: Path | str, root: Path | str | None = None) -> Document:
     """
     document, _caveats = read_post_with_caveats(path, root)
     return document
+
+
+def read_post_or_problems(
+    path: Path | str, root: Path | str | None = None
+) -> tuple[Document | None, list[LoadProblem]]:
+    """`read_post` for a run that goes on past a bad post: the post and its caveats as
+    `LoadProblem(skipped=False)`, or None and the one `LoadProblem` that says why it was
+    skipped (a file name that is not UTF-8 comes back printable in its `path`)."""
+    try:
+        document, caveats = read_post_with_caveats(path, root)
+    except BadDocumentError as error:
+        return None, [LoadProblem.from_error(error)]
+    except OSError as error:  # e.g. the file replaced or removed while it was read
+        return None, [LoadProblem.unreadable(path, error)]
+    return document, [LoadProblem(Path(path), caveat, skipped=False) for caveat in caveats]
 
 
 def read_post_with_caveats(
@@ -204,11 +229,12 @@ def _read_head(path: Path) -> tuple[bytes, int, str]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise BadDocumentError(path, f"cannot read the file: {error.strerror}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):  # checked before fdopen, which refuses a folder itself
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
+        raise BadDocumentError(path, f"not a regular file ({kind}), so not a post")
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, device or socket"
-            raise BadDocumentError(path, f"not a regular file ({kind}), so not a post")
         try:
             head = handle.read(MAX_POST_BYTES)
             digest = hashlib.sha256(head)
@@ -227,17 +253,14 @@ def _load(
     on_problem: Callable[[LoadProblem], None] | None,
 ) -> Iterator[Document]:
     for file, _id in files:
-        try:
-            document, caveats = read_post_with_caveats(file, root)
-        except BadDocumentError as error:
-            if on_problem is None:
-                raise
-            on_problem(LoadProblem(error.path, error.reason, skipped=True))
+        if on_problem is None:
+            yield read_post(file, root)
             continue
-        if on_problem is not None:
-            for caveat in caveats:
-                on_problem(LoadProblem(file, caveat, skipped=False))
-        yield document
+        document, problems = read_post_or_problems(file, root)
+        for problem in problems:
+            on_problem(problem)
+        if document is not None:
+            yield document
 
 
 def _post_id(path: Path, root: Path | str | None) -> str:

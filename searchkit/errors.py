@@ -9,48 +9,98 @@ class SearchkitError(Exception):
     """Base class of every error searchkit raises on purpose."""
 
 
-class IndexNotFoundError(SearchkitError):
+class _AboutIndex(SearchkitError):
+    """An error about the index at `path`, worded by the class's `message` (which may name
+    `{path}` and `{why}`, the detail the raiser gives)."""
+
+    message = "the index at {path}: {why}"
+
+    def __init__(self, path: Path | str, why: str = ""):
+        self.path = Path(path)
+        self.why = why
+        super().__init__(self.message.format(path=self.path, why=why))
+
+
+class IndexNotFoundError(_AboutIndex):
     """No searchkit index exists at the given path."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        super().__init__(
-            f"no searchkit index at {self.path}; build one with "
-            f"`searchkit index POSTS_FOLDER --index {self.path}`"
-        )
+    message = (
+        "no searchkit index at {path}; build one with `searchkit index POSTS_FOLDER --index {path}`"
+    )
 
 
-class IndexExistsError(SearchkitError):
+class IndexExistsError(_AboutIndex):
     """`Index.create` was asked to create an index where one already exists."""
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        super().__init__(f"an index already exists at {self.path}; open it or rebuild it")
+    message = "an index already exists at {path}; open it or rebuild it"
 
 
-class IncompatibleIndexError(SearchkitError):
-    """The index was built by an analyzer or format this version cannot read."""
+class IncompatibleIndexError(_AboutIndex):
+    """The index was built by an analyzer or format this version cannot read; `why` says
+    which. `Index.open_for_rebuild` still opens it, to rebuild it."""
 
-    def __init__(self, path: Path | str, why: str):
-        self.path = Path(path)
-        super().__init__(
-            f"the index at {self.path} is incompatible with this searchkit ({why}); "
-            f"rebuild it with `searchkit rebuild --index {self.path}`"
-        )
+    message = (
+        "the index at {path} is incompatible with this searchkit ({why}); "
+        "rebuild it with `searchkit rebuild --index {path}`"
+    )
 
 
-class IndexLockedError(SearchkitError):
+class IndexLockedError(_AboutIndex):
     """Another process is writing to the index."""
 
-    def __init__(self, path: Path | str):
+    message = "another process is writing to the index at {path}; try again when it is done"
+
+
+class IndexDamagedError(_AboutIndex):
+    """The index cannot be read or written as it is on disk; `searchkit rebuild` makes a new
+    one from the posts. `why` says what failed."""
+
+    message = (
+        "the index at {path} cannot be updated ({why}); "
+        "rebuild it with `searchkit rebuild --index {path}`"
+    )
+
+
+class IndexClosedError(_AboutIndex):
+    """The `Index` was used after `close()` (or after its `with` block ended)."""
+
+    message = "the index at {path} was closed; open it again to use it"
+
+
+class DiskFullError(_AboutIndex):
+    """The disk (or the process's file-size or quota limit) ran out while writing the index.
+    The write was abandoned: the index is as it was before it."""
+
+    message = (
+        "no space left while writing the index at {path} ({why}); "
+        "the index is unchanged: free some space and run the command again"
+    )
+
+
+class DocumentNotFoundError(SearchkitError, KeyError):
+    """The index has no post with this id (`doc_id`): raised by `Index.get`, `lookup`,
+    `similar` and `marked_post`. Also a `KeyError`, which they raised before 0.2."""
+
+    def __init__(self, doc_id: str, path: Path | str):
+        self.doc_id = doc_id
         self.path = Path(path)
         super().__init__(
-            f"another process is writing to the index at {self.path}; try again when it is done"
+            f"no post with id {doc_id!r} in the index at {self.path}; "
+            "`searchkit search` shows each hit's id"
         )
+
+    def __str__(self) -> str:  # the message, not KeyError's repr of it
+        return str(self.args[0])
 
 
 class QueryError(SearchkitError):
-    """The query string cannot be understood."""
+    """The query string cannot be understood; also a `since` or `until` that is not a date
+    (they are read like `date:` in a query)."""
+
+
+class ArgumentError(SearchkitError, ValueError):
+    """A bad argument to a library call that is not a query string: `Index.search`'s `sort`
+    not "relevance" or "date", a negative `limit` or `offset`."""
 
 
 class BadDocumentError(SearchkitError):
@@ -62,40 +112,6 @@ class BadDocumentError(SearchkitError):
         super().__init__(f"{self.path}: {reason}")
 
 
-class IndexDamagedError(SearchkitError):
-    """The index cannot be read or written as it is on disk; `searchkit rebuild` makes a new
-    one from the posts. `why` says what failed."""
-
-    def __init__(self, path: Path | str, why: str):
-        self.path = Path(path)
-        self.why = why
-        super().__init__(
-            f"the index at {self.path} cannot be updated ({why}); "
-            f"rebuild it with `searchkit rebuild --index {self.path}`"
-        )
-
-
-class IndexClosedError(SearchkitError):
-    """The `Index` was used after `close()` (or after its `with` block ended)."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        super().__init__(f"the index at {self.path} was closed; open it again to use it")
-
-
-class DiskFullError(SearchkitError):
-    """The disk (or the process's file-size or quota limit) ran out while writing the index.
-    The write was abandoned: the index is as it was before it."""
-
-    def __init__(self, path: Path | str, why: str):
-        self.path = Path(path)
-        self.why = why
-        super().__init__(
-            f"no space left while writing the index at {self.path} ({why}); "
-            f"the index is unchanged: free some space and run the command again"
-        )
-
-
 class IndexCorruptError(IndexDamagedError, IncompatibleIndexError):
     """A file of the index is not what its commit wrote (truncated, overwritten, missing), so
     searching it could give wrong hits. `file` names it (relative to the index folder) and
@@ -105,12 +121,13 @@ class IndexCorruptError(IndexDamagedError, IncompatibleIndexError):
     version cannot read it (`searchkit rebuild`, the web server, the demo) does the same here.
     """
 
+    message = "the index at {path} is damaged: {why}; rebuild it with `searchkit rebuild --index {path}`"
+
     def __init__(self, path: Path | str, file: str, why: str):
-        self.path = Path(path)
+        super().__init__(path, f"{file} {why}")
         self.file = file
         self.why = why
-        SearchkitError.__init__(
-            self,
-            f"the index at {self.path} is damaged: {file} {why}; "
-            f"rebuild it with `searchkit rebuild --index {self.path}`",
-        )
+
+
+class SynonymError(SearchkitError):
+    """A synonym file cannot be read or is malformed; the message names the file and line."""

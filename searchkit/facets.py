@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from .query import LOCAL_TZ
+from .dates import china_month
 
 if TYPE_CHECKING:
     from .index import Index
@@ -41,6 +41,17 @@ class Facets:
     tags: list[tuple[str, int]] = field(default_factory=list)
     months: list[tuple[str, int]] = field(default_factory=list)
     undated: int = 0
+
+    def to_dict(self) -> dict:
+        """The counts as JSON values: `[name, count]` pairs, months as `["YYYY-MM", count]`
+        (the "facets" of `searchkit search --facets --json` and `GET /api/search`)."""
+        return {
+            "total": self.total,
+            "categories": [list(pair) for pair in self.categories],
+            "tags": [list(pair) for pair in self.tags],
+            "months": [list(pair) for pair in self.months],
+            "undated": self.undated,
+        }
 
 
 def facets(
@@ -74,7 +85,7 @@ def facets(
         if hit.date is None:
             undated += 1
         else:
-            months[f"{hit.date.astimezone(LOCAL_TZ):%Y-%m}"] += 1
+            months[china_month(hit.date)] += 1
     return Facets(
         query,
         len(results.hits),

@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .codec import finish_writer, live_toc, open_writer
 from .documents import Document, LoadProblem
 from .errors import (
+    ArgumentError,
+    DocumentNotFoundError,
     IncompatibleIndexError,
     IndexClosedError,
     IndexCorruptError,
@@ -36,7 +38,9 @@ from .errors import (
     SearchkitError,
 )
 from .integrity import IndexProblem, check_index, verify_generation, vocabulary_intact
-from .results import SearchResults
+from .query import check_date_range
+from .query import parse as parse_query
+from .results import MarkedPost, SearchResults, SimilarPosts
 from .schema import fit_to, known_files
 from .scoring import K1, B
 from .searching import stored_document
@@ -68,6 +72,16 @@ class IndexStats:
     vocabulary_size: int
     generation: str
 
+    def to_dict(self) -> dict:
+        """The figures as JSON values (`searchkit stats --json`, `GET /api/stats`): paths as
+        strings, dates in ISO 8601."""
+        figures = asdict(self)
+        figures["path"] = str(self.path)
+        figures["sources"] = [str(source) for source in self.sources]
+        for name in ("first_date", "last_date"):
+            figures[name] = figures[name].isoformat() if figures[name] else None
+        return figures
+
 
 @dataclass
 class UpdateReport:
@@ -88,21 +102,10 @@ class UpdateReport:
     warnings: list[LoadProblem] = field(default_factory=list)
     seconds: float = 0.0
 
-    @property
-    def added_count(self) -> int:
-        return len(self.added_ids)
-
-    @property
-    def updated_count(self) -> int:
-        return len(self.updated_ids)
-
-    @property
-    def deleted_count(self) -> int:
-        return len(self.deleted_ids)
-
-    @property
-    def unchanged_count(self) -> int:
-        return len(self.unchanged_ids)
+    added_count = property(lambda self: len(self.added_ids), doc="len(added_ids)")
+    updated_count = property(lambda self: len(self.updated_ids), doc="len(updated_ids)")
+    deleted_count = property(lambda self: len(self.deleted_ids), doc="len(deleted_ids)")
+    unchanged_count = property(lambda self: len(self.unchanged_ids), doc="len(unchanged_ids)")
 
     @property
     def indexed_count(self) -> int:
@@ -141,12 +144,15 @@ class UpdateReport:
 
 
 class Index:
-    """A searchkit index on disk. Use `Index.create` or `Index.open`, ideally in `with`."""
+    """A searchkit index on disk. Use `Index.create` or `Index.open`, ideally in `with`.
+
+    `path` is its folder; `analyzer` the `analysis.Analyzer` it was built with (its jieba
+    user dictionary included), which indexing and searching use alike."""
 
     def __init__(self, path: Path, generation: str, meta: dict, damage: Exception | None = None):
         self.path = path
         self._generation = generation
-        self.meta = meta
+        self._meta = meta
         self.analyzer = Analyzer(meta.get("userdict"))
         # A damaged generation (`open(check=False)`) is only ever rebuilt: reads raise `damage`.
         self._damage = damage
@@ -190,8 +196,9 @@ class Index:
         or `IndexCorruptError` when a file of it is not what its commit wrote (see
         `integrity.verify_generation`: sizes and checksums, read once a process).
 
-        `check=False` skips the analyzer check, and opens a damaged index too, only to
-        `rebuild` it (searching it could miss posts; a damaged one raises its error).
+        `check=False` skips the format and analyzer checks, and opens a damaged index too, only
+        to `rebuild` it (searching it could miss posts; a damaged one raises its error);
+        `open_for_rebuild` does that.
         """
         path = Path(path)
         try:
@@ -233,16 +240,61 @@ class Index:
                 raise error from None
             return cls(path, generation, meta, error)
 
+    @staticmethod
+    def exists(path: Path | str) -> bool:
+        """Whether there is an index at `path` (it may still be one this version cannot
+        open: `open` says why)."""
+        return (Path(path) / CURRENT).exists()
+
     @classmethod
     def open_or_create(cls, path: Path | str, userdict: str | Path | None = None) -> Index:
         """Open the index at `path`, creating an empty one if there is none."""
+        return cls._opened_or_created(path, userdict)[0]
+
+    @classmethod
+    @contextmanager
+    def open_for_update(
+        cls, path: Path | str, create: bool = True, userdict: str | Path | None = None
+    ) -> Iterator[Index]:
+        """`with Index.open_for_update(path) as index:` the index at `path`, or (`create`) a
+        new empty one when there is none, closed at the end of the block. An index this call
+        created is deleted again if the block fails or is interrupted: an empty index would
+        find nothing, and a second try would only update it (what `searchkit index` does).
+        Raises `IndexNotFoundError` when there is none and not `create`."""
+        index, created = cls._opened_or_created(path, userdict, create)
+        with index, _destroyed_if_unfinished(index, created):
+            yield index
+
+    @classmethod
+    @contextmanager
+    def open_for_rebuild(
+        cls, path: Path | str, create: bool = False, userdict: str | Path | None = None
+    ) -> Iterator[Index]:
+        """`open_for_update` for `rebuild`: also opens an index this version cannot search
+        (`IncompatibleIndexError` says to rebuild it, and a rebuild never reads the old
+        postings). `create` is off by default: a rebuild from the recorded folders needs an
+        index that records them."""
         try:
-            return cls.open(path)
+            index, created = cls._opened_or_created(path, userdict, create)
+        except IncompatibleIndexError:
+            index, created = cls.open(path, check=False), False
+        with index, _destroyed_if_unfinished(index, created):
+            yield index
+
+    @classmethod
+    def _opened_or_created(
+        cls, path: Path | str, userdict: str | Path | None, create: bool = True
+    ) -> tuple[Index, bool]:
+        """The index at `path` and False, or a new empty one and True (when `create`)."""
+        try:
+            return cls.open(path), False
         except IndexNotFoundError:
+            if not create:
+                raise
             try:
-                return cls.create(path, userdict)
+                return cls.create(path, userdict), True
             except IndexExistsError:  # created by another process meanwhile
-                return cls.open(path)
+                return cls.open(path), False
 
     def close(self) -> None:
         """Close the index: release its searcher and open files. Closing twice is fine; any
@@ -287,7 +339,18 @@ class Index:
     @property
     def sources(self) -> list[Path]:
         """The posts folders (or files) this index was built or updated from."""
-        return [Path(p) for p in self.meta.get("sources") or []]
+        return [Path(p) for p in self._meta.get("sources") or []]
+
+    @property
+    def generation(self) -> str:
+        """The name of the generation folder (in `path`) this `Index` reads: a rebuild makes
+        a new one, and the `Index` moves to it at its next read."""
+        return self._generation
+
+    def uses_userdict(self, userdict: str | Path | None) -> bool:
+        """Whether the index was built with this jieba user dictionary (a file or its text;
+        None: none). Another one needs a `rebuild(userdict=...)` to take effect."""
+        return self.analyzer.userdict == read_userdict(userdict)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -316,16 +379,18 @@ class Index:
         return sorted(fields["id"] for fields in searcher.reader().all_stored_fields())
 
     def get(self, doc_id: str) -> Document:
-        """The stored document with this id. Raises `KeyError` if there is none."""
+        """The stored document with this id. Raises `DocumentNotFoundError` (a `KeyError`)
+        if there is none."""
         fields = self._current_searcher().document(id=doc_id)
         if fields is None:
-            raise KeyError(doc_id)
+            raise DocumentNotFoundError(doc_id, self.path)
         return stored_document(fields)
 
     def lookup(self, reference: str | Path) -> Document:
         """The stored document `reference` names: its id (`2022-06-07-2022060724.md`), its
         id without the file suffix (`2022-06-07-2022060724`), or the path of its file (as
-        `Hit.path` gives it, or relative to the current folder). Raises `KeyError` if none.
+        `Hit.path` gives it, or relative to the current folder). Raises
+        `DocumentNotFoundError` (a `KeyError`) if none.
         """
         searcher = self._current_searcher()
         text = str(reference)
@@ -339,7 +404,18 @@ class Index:
             stored = Path(known["path"]) if known["path"] else None
             if stored and stored.name == wanted.name and stored.resolve() == wanted.resolve():
                 return self.get(doc_id)
-        raise KeyError(reference)
+        raise DocumentNotFoundError(text, self.path)
+
+    def marked_post(self, reference: str | Path, query: str | None = None) -> MarkedPost:
+        """The stored post `reference` names (as `lookup` reads it) with the matches of
+        `query`'s terms marked in its title and body: what `searchkit show --query` prints.
+        Raises `DocumentNotFoundError`, or `QueryError` for a malformed query.
+
+        >>> index.marked_post("2022-06-07-202206072404046437", "缩表").match_count  # doctest: +SKIP
+        3
+        """
+        terms = parse_query(query).text_terms() if query else []
+        return MarkedPost(self.lookup(reference), tuple(terms))
 
     def vocabulary(self) -> Vocabulary:
         """The index's words (title and body)."""
@@ -383,13 +459,21 @@ class Index:
         list plus the index's own `synonyms.txt`, False for none, or a `Synonyms`), then
         best-match hits. `exact_only` keeps only the terms as typed. `sort` is
         "relevance" or "date" (newest first, within each of those tiers). `since`/`until`
-        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day. With a
-        filter, `query` may be "": every post the filters let through (newest first with
-        `sort="date"`). `collapse` shows near-duplicates (the same body, or a notice that
-        differs only in numbers and dates) as one row, the best-ranked, whose `duplicates`
-        says how many more there are; `limit` and `offset` count rows, `total` posts.
-        Raises `QueryError` for a malformed query.
+        take a date, datetime or "YYYY[-MM[-DD]]"; `until` includes its whole day (a `since`
+        after `until` is a `QueryError`). With a filter, `query` may be "": every post the
+        filters let through, newest first. `collapse` shows near-duplicates (the same body,
+        or a notice that differs only in numbers and dates) as one row, the best-ranked, whose
+        `duplicates` says how many more there are; `limit` and `offset` count rows, `total` posts.
+        Raises `QueryError` for a malformed query, `ArgumentError` (a `ValueError`) for
+        another `sort` or a negative `limit` or `offset`.
         """
+        if sort not in ("relevance", "date"):
+            raise ArgumentError(f"sort must be 'relevance' or 'date', not {sort!r}")
+        if limit < 0 or offset < 0:
+            raise ArgumentError("limit and offset must not be negative")
+        check_date_range(since, until)
+        if not query.strip() and any(v is not None for v in (since, until, category, tag)):
+            sort = "date"  # no words to rank by: the newest posts the filters let through
         return searching.search(
             self,
             query,
@@ -405,11 +489,14 @@ class Index:
             collapse,
         )
 
-    def similar(self, doc_id: str, limit: int = 10) -> SearchResults:
+    def similar(self, doc_id: str, limit: int = 10) -> SimilarPosts:
         """The posts most like the post `doc_id`: best match on its most telling words
-        (BM25 on the words that are frequent in it and rare in the index).
-        Raises `KeyError` if there is no such post."""
-        return searching.similar(self, doc_id, limit)
+        (BM25 on the words that are frequent in it and rare in the index), which are the
+        results' `terms`. Raises `DocumentNotFoundError` (a `KeyError`) if there is no such
+        post (`lookup` finds the id of a path), `ArgumentError` for a negative `limit`."""
+        if limit < 0:
+            raise ArgumentError("limit must not be negative")
+        return SimilarPosts.of(searching.similar(self, doc_id, limit), doc_id)
 
     def synonyms(self) -> Synonyms:
         """The synonyms searches use by default: the shipped list and the index's own
@@ -428,6 +515,12 @@ class Index:
             return synonyms
         return self.synonyms() if synonyms else Synonyms.empty()
 
+    def searcher(self):
+        """The Whoosh `Searcher` the index's reads use now, for reading it with Whoosh's own
+        API (`searcher.reader().leaf_readers()`, `doc_frequency`, ...). It belongs to the
+        index: do not close it; call `searcher()` again after a write to see it."""
+        return self._current_searcher()
+
     def _current_searcher(self):
         """The shared searcher, reopened if another process committed or rebuilt.
         Raises `IndexClosedError` after `close()`."""
@@ -439,7 +532,7 @@ class Index:
             self._release_searcher()
             self._release_generation()
             self._hold, fresh._hold = fresh._hold, None
-            self._generation, self.meta = fresh._generation, fresh.meta
+            self._generation, self._meta = fresh._generation, fresh._meta
             self.analyzer, self._whoosh, self._vocab = fresh.analyzer, fresh._whoosh, None
             self._damage = fresh._damage
         if self._damage is not None:
@@ -492,20 +585,38 @@ class Index:
         return deleted
 
     def update_from(
-        self, source: Path | str, progress: Callable[[int, int], None] | None = None
+        self, *sources: Path | str, progress: Callable[[int, int], None] | None = None
     ) -> UpdateReport:
-        """Bring the index in line with a posts folder (or file): add new posts, re-index
-        changed ones (by content hash), delete those whose files are gone.
+        """Bring the index in line with posts folders (or files): add new posts, re-index
+        changed ones (by content hash), delete those whose files are gone. With no source,
+        the folders the index was built or updated from (`sources`).
 
-        Bad posts are skipped and listed in the report with the reason; they never stop the
-        run. `progress(done, total)` is called as files are processed.
+        One report for all of them. Bad posts are skipped and listed in the report with the
+        reason; they never stop the run. `progress(done, total)` is called as files are
+        processed, counting the files of every source. Raises `SearchkitError` before
+        anything is written if a source does not exist, or if there is none at all.
         """
+        roots = [_existing_source(source) for source in sources or self.sources]
+        if not roots:
+            raise SearchkitError(
+                "the index records no posts folder; give one: `searchkit index _posts`"
+            )
+        listing = [(root, documents.post_files(root)) for root in roots]
+        total = sum(len(files) for _, files in listing)
+        report, done = UpdateReport(), 0
+        for root, files in listing:
+            report = report.merge(self._update_from_one(root, files, _after(progress, done, total)))
+            done += len(files)
+        return report
+
+    def _update_from_one(
+        self, root: Path, files: list, progress: Callable[[int, int], None] | None
+    ) -> UpdateReport:
+        """`update_from` one source, whose post files are listed: one commit."""
         started = time.monotonic()
-        root = _existing_source(source)
         report = UpdateReport()
         with self._writing() as (writer, new_words):
             known = known_files(self._current_searcher().reader())
-            files = documents.post_files(root)
             seen = {doc_id for _, doc_id in files}
             report.unchanged_ids, todo = ingest.compare_with_index(files, known)
             done = len(files) - len(todo)
@@ -519,9 +630,9 @@ class Index:
                     writer.delete_by_term("id", doc_id)
                     report.deleted_ids.append(doc_id)
             resolved = str(root.absolute())
-            if resolved not in self.meta.setdefault("sources", []):
-                self.meta["sources"].append(resolved)
-            storage.write_meta(self.path / self._generation, self.meta)
+            if resolved not in self._meta.setdefault("sources", []):
+                self._meta["sources"].append(resolved)
+            storage.write_meta(self.path / self._generation, self._meta)
         report.seconds = time.monotonic() - started
         return report
 
@@ -544,7 +655,7 @@ class Index:
         if not roots:
             raise SearchkitError("this index records no posts folder to rebuild from; give one")
         roots = [_existing_source(root) for root in roots]
-        text = self.meta.get("userdict") if userdict is None else read_userdict(userdict)
+        text = self._meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
         with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
@@ -577,6 +688,12 @@ class Index:
         report.seconds = time.monotonic() - started
         return report
 
+    def optimize(self) -> None:
+        """Merge all the index's segments into one, as Whoosh's `optimize` does: a search
+        then reads each word's postings from one place. A write like `add`: it takes the lock."""
+        with self._writing() as (writer, _):
+            writer.optimize = True
+
     def check(self, posts: bool | Iterable[Path | str] = False) -> list[IndexProblem]:
         """Verify the index on disk (see `integrity.check_index`, which also checks an index
         too damaged to open): the problems found, [] when it is healthy. `posts`: also
@@ -605,8 +722,8 @@ class Index:
             categories=_top_terms(reader, "categories"),
             tags=_top_terms(reader, "tags"),
             sources=self.sources,
-            analyzer_version=self.meta.get("analyzer_version", ANALYZER_VERSION),
-            analyzer_fingerprint=self.meta.get("analyzer", ""),
+            analyzer_version=self._meta.get("analyzer_version", ANALYZER_VERSION),
+            analyzer_fingerprint=self._meta.get("analyzer", ""),
             user_dictionary_words=self.analyzer.user_word_count,
             vocabulary_size=len(self.vocabulary()),
             generation=self._generation,
@@ -650,6 +767,17 @@ class Index:
                 _abandon(writer, self._whoosh)
                 raise IndexDamagedError(self.path, f"{type(error).__name__}: {error}") from error
         self._vocab = None
+
+
+@contextmanager
+def _destroyed_if_unfinished(index: Index, created: bool) -> Iterator[None]:
+    """Delete an index that was `created` for this block if the block fails."""
+    try:
+        yield
+    except BaseException:
+        if created:
+            index.destroy()
+        raise
 
 
 def _abandon(writer, whoosh) -> None:
@@ -705,6 +833,16 @@ def _live_dates(reader) -> list[datetime]:
     column, field = reader.column_reader("date", translate=False), reader.schema["date"]
     values = {column[docnum] for docnum in reader.all_doc_ids()} - {0}  # 0: undated
     return [field.from_column_value(value).replace(tzinfo=timezone.utc) for value in values]
+
+
+def _after(
+    progress: Callable[[int, int], None] | None, before: int, total: int
+) -> Callable[[int, int], None] | None:
+    """`progress` for one source of several: its files counted after the `before` files of
+    the sources before it, out of the `total` of all of them."""
+    if progress is None:
+        return None
+    return lambda done, _files: progress(before + done, total)
 
 
 # --- paths ---------------------------------------------------------------------------------

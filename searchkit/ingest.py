@@ -15,7 +15,6 @@ from pathlib import Path
 from . import documents
 from .analysis import Analyzer
 from .documents import Document, LoadProblem
-from .errors import SearchkitError
 from .schema import document_fields
 
 PARALLEL_THRESHOLD = 64  # fewer documents than this are analyzed in-process
@@ -31,19 +30,18 @@ def _analyze_one(doc: Document):
 def _load_one(item):
     path, doc_id, root, old_checksum = item
     try:
+        # Before reading: a file changed after its stat is read again by the next update.
         stat = path.stat()
-        doc, caveats = documents.read_post_with_caveats(path, root)
     except OSError as error:  # e.g. deleted since the folder was listed
-        return ("skipped", LoadProblem(path, f"cannot read it: {error.strerror or error}"))
-    except SearchkitError as error:
-        # error.path: a file name that is not UTF-8 comes back printable
-        problem_path = getattr(error, "path", path)
-        return ("skipped", LoadProblem(problem_path, getattr(error, "reason", str(error))))
+        return ("skipped", LoadProblem.unreadable(path, error))
+    doc, problems = documents.read_post_or_problems(path, root)
+    if doc is None:
+        return ("skipped", problems[0])
     doc = _with_id(doc, doc_id)
     if old_checksum is not None and doc.checksum == old_checksum:
         return ("unchanged", doc_id)
     values, words = document_fields(doc, _worker_analyzer, file_signature(stat))
-    return ("indexed", values, words, [LoadProblem(path, c, skipped=False) for c in caveats])
+    return ("indexed", values, words, problems)
 
 
 def file_signature(stat: os.stat_result) -> tuple[int, int]:

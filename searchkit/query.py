@@ -17,11 +17,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from whoosh import query as wq
 
 from .analysis import CJK_CHARS, WORD_CHAR, Analyzer, is_cjk, normalize
+from .dates import to_index_time
 from .errors import QueryError
 from .matching import IN_WORD_WEIGHT, Contains, Near
 from .plan import make_plan
@@ -53,7 +54,6 @@ MAX_QUERY_LENGTH = 2000
 # Whoosh nests the matchers of an AND about one level a term: ~1,000 terms overflow Python's
 # stack (RecursionError), and each term costs time. No person types more than this.
 MAX_TERMS = 100
-LOCAL_TZ = timezone(timedelta(hours=8))
 
 FIELD_ALIASES = {
     "title": "title",
@@ -266,19 +266,7 @@ def _date_bounds(value: str) -> tuple[datetime, datetime]:
         raise QueryError(
             f"bad date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD, or a range A..B"
         ) from None
-    return _to_index_time(start), _to_index_time(end)
-
-
-def _to_index_time(moment: datetime | date) -> datetime:
-    """A date or datetime -> naive UTC, the way the index stores dates."""
-    if not isinstance(moment, datetime):
-        moment = datetime(moment.year, moment.month, moment.day)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_TZ)
-    try:
-        return moment.astimezone(timezone.utc).replace(tzinfo=None)
-    except OverflowError:
-        return datetime.min if moment.year < 2 else datetime.max
+    return to_index_time(start), to_index_time(end)
 
 
 def _date_query(value: str) -> wq.Query:
@@ -307,8 +295,8 @@ def coerce_date(value: str | date | datetime | None, end: bool) -> datetime | No
         bounds = _date_bounds(value)
         return bounds[1] if end else bounds[0]
     if isinstance(value, datetime):
-        return _to_index_time(value)
-    moment = _to_index_time(value)
+        return to_index_time(value)
+    moment = to_index_time(value)
     return moment + timedelta(days=1) if end else moment
 
 

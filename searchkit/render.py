@@ -1,6 +1,7 @@
-"""Terminal and JSON rendering for the commands: result pages, posts, reports, progress.
+"""Terminal rendering for the commands: result pages, posts, reports, facets, progress.
 
-Rich is imported inside the functions, so a command that prints JSON never loads it.
+Rich is imported inside the functions, so a command that prints JSON never loads it. The
+JSON documents are the results' own `to_dict()` (results.py, facets.py, index.py).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
+from .dates import china_day
 from .index import UpdateReport
 
 
@@ -148,32 +149,6 @@ def shortened(text: str, width: int) -> str:
     return "".join(kept).rstrip() + "…"
 
 
-def hit_json(hit) -> dict:
-    return {
-        **post_json(hit),
-        "score": hit.score if math.isfinite(hit.score) else 0.0,
-        "exact": hit.exact,
-        "match": hit.match,
-        "snippet": hit.snippet,
-        "marks": [[start, end] for start, end in hit.marks],
-        "title_marks": [[start, end] for start, end in hit.title_marks],
-        "duplicates": hit.duplicates,
-    }
-
-
-def post_json(post) -> dict:
-    """The fields a `Hit` shares with a `Document`, as JSON values."""
-    return {
-        "id": post.id,
-        "path": str(post.path) if post.path else None,
-        "url": post.url,
-        "title": post.title,
-        "date": post.date.isoformat() if post.date else None,
-        "categories": list(post.categories),
-        "tags": list(post.tags),
-    }
-
-
 def new_console():
     """A rich console on stdout that never wraps or crops lines itself: `print_folded` folds
     text at the width of a terminal, and in a pipe or file lines are as long as they are."""
@@ -231,6 +206,29 @@ def _folds(line, width: int) -> list[int]:
     return breaks
 
 
+def print_post(console, marked, query: str | None) -> None:
+    """Print a `MarkedPost` as `searchkit show` does: its title, fields, then its text, with
+    the marks of `query` (and their count, when there is a query)."""
+    from .highlight import to_rich
+
+    post = marked.post
+    title = to_rich(post.title or post.id, list(marked.title_marks), "bold black on yellow")
+    console.print(title, style="bold")
+    rows = [
+        ("id", post.id),
+        ("date", local_minute(post.date)),
+        ("categories", ", ".join(post.categories)),
+        ("tags", ", ".join(post.tags)),
+        ("url", post.url),
+        ("path", str(post.path) if post.path else None),
+    ]
+    if query:
+        rows.append(("matches", f"{marked.match_count} for {query}"))
+    print_fields(console, rows)
+    console.print()
+    print_folded(console, to_rich(post.body, list(marked.body_marks)))
+
+
 def print_fields(console, rows: list[tuple[str, str | None]]) -> None:
     """Print `name  value` lines, the values aligned, multi-line values indented under
     their first line; rows without a value are left out."""
@@ -257,17 +255,7 @@ def local_minute(moment: datetime | None) -> str:
 
 def china_date(moment: datetime | None) -> str:
     """`YYYY-MM-DD` of an aware datetime in UTC+08:00, the zone of the archives, or ''."""
-    from .documents import CHINA_TIME
-
-    return f"{moment.astimezone(CHINA_TIME):%Y-%m-%d}" if moment else ""
-
-
-def json_value(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return china_day(moment) if moment else ""
 
 
 def counts(pairs: list[tuple[str, int]]) -> str:
@@ -282,49 +270,6 @@ def human_size(size: int) -> str:
         if size < 1024 or unit == "TiB":
             break
     return f"{size:.1f} {unit}"
-
-
-# --- JSON documents shared by `searchkit search/similar/show --json` and `searchkit serve` --
-
-
-def results_json(results) -> dict:
-    """`searchkit search --json`'s document for `SearchResults` (also `GET /api/search`)."""
-    return {
-        "query": results.query,
-        "total": results.total,
-        "exact_total": results.exact_total,
-        "synonym_total": results.synonym_total,
-        "suggestion": results.suggestion,
-        "rows": results.rows,
-        "collapsed": results.collapsed,
-        "hits": [hit_json(hit) for hit in results],
-    }
-
-
-def similar_json(doc_id: str, results) -> dict:
-    """`searchkit similar --json`'s document (also `GET /api/posts/{id}/similar`)."""
-    return {"id": doc_id, "words": list(results.terms), "hits": [hit_json(h) for h in results]}
-
-
-def post_detail_json(post, title_marks, body_marks) -> dict:
-    """`searchkit show --json`'s document (also `GET /api/posts/{id}`)."""
-    return {
-        **post_json(post),
-        "body": post.body,
-        "title_marks": [list(mark) for mark in title_marks],
-        "body_marks": [list(mark) for mark in body_marks],
-    }
-
-
-def facets_json(facets) -> dict:
-    """`Facets` as JSON: counts as `[name, count]` pairs, months as `["YYYY-MM", count]`."""
-    return {
-        "total": facets.total,
-        "categories": [list(pair) for pair in facets.categories],
-        "tags": [list(pair) for pair in facets.tags],
-        "months": [list(pair) for pair in facets.months],
-        "undated": facets.undated,
-    }
 
 
 def print_facets(console, facets, width: int = 40, top: int = 8) -> None:

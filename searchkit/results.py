@@ -1,14 +1,24 @@
-"""What a search returns: `SearchResults`, an iterable of `Hit`s that knows its `total`."""
+"""What a search returns: `SearchResults`, an iterable of `Hit`s that knows its `total`;
+`SimilarPosts` for "more like this"; `MarkedPost`, a post with a query's matches marked.
+
+Each has a `to_dict()`: the one JSON shape of `searchkit search/similar/show --json` and of
+the HTTP API (`searchkit serve`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .highlight import find_marks, make_snippet, marked_terms
+
+if TYPE_CHECKING:
+    from .documents import Document
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,19 @@ class Hit:
     def title_marks(self) -> tuple[tuple[int, int], ...]:
         return tuple(find_marks(self.title, self._marked_terms))
 
+    def to_dict(self) -> dict:
+        """The hit as JSON values: the post's fields, score, match, snippet and marks."""
+        return {
+            **post_fields(self),
+            "score": self.score if math.isfinite(self.score) else 0.0,
+            "exact": self.exact,
+            "match": self.match,
+            "snippet": self.snippet,
+            "marks": [[start, end] for start, end in self.marks],
+            "title_marks": [[start, end] for start, end in self.title_marks],
+            "duplicates": self.duplicates,
+        }
+
     @cached_property
     def _snippet(self) -> tuple[str, tuple[tuple[int, int], ...]]:
         snippet, marks = make_snippet(self.title, self.body, self._marked_terms)
@@ -95,3 +118,81 @@ class SearchResults:
 
     def __getitem__(self, index: int) -> Hit:
         return self.hits[index]
+
+    def to_dict(self) -> dict:
+        """The page as JSON values (`searchkit search --json`, `GET /api/search`)."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "exact_total": self.exact_total,
+            "synonym_total": self.synonym_total,
+            "suggestion": self.suggestion,
+            "rows": self.rows,
+            "collapsed": self.collapsed,
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class SimilarPosts(SearchResults):
+    """What `Index.similar` returns: `SearchResults` for the posts most like post `post_id`,
+    whose `terms` are the words searched for (the post's most telling words)."""
+
+    post_id: str = ""
+
+    @classmethod
+    def of(cls, results: SearchResults, post_id: str) -> SimilarPosts:
+        return cls(**{f.name: getattr(results, f.name) for f in fields(results)}, post_id=post_id)
+
+    def to_dict(self) -> dict:
+        """`searchkit similar --json`'s document (`GET /api/posts/{id}/similar`)."""
+        return {
+            "id": self.post_id,
+            "words": list(self.terms),
+            "hits": [hit.to_dict() for hit in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class MarkedPost:
+    """A stored post with the matches of a query's terms marked, as `searchkit show --query`
+    prints it: `title_marks` and `body_marks` are (start, end) offsets into `post.title` and
+    `post.body`. See `Index.marked_post`."""
+
+    post: Document
+    terms: tuple[str, ...] = ()  # the texts to mark
+
+    @cached_property
+    def title_marks(self) -> tuple[tuple[int, int], ...]:
+        return tuple(find_marks(self.post.title, list(self.terms)))
+
+    @cached_property
+    def body_marks(self) -> tuple[tuple[int, int], ...]:
+        return tuple(find_marks(self.post.body, list(self.terms)))
+
+    @property
+    def match_count(self) -> int:
+        """How many matches are marked, in the title and the body."""
+        return len(self.title_marks) + len(self.body_marks)
+
+    def to_dict(self) -> dict:
+        """`searchkit show --json`'s document (`GET /api/posts/{id}`)."""
+        return {
+            **post_fields(self.post),
+            "body": self.post.body,
+            "title_marks": [list(mark) for mark in self.title_marks],
+            "body_marks": [list(mark) for mark in self.body_marks],
+        }
+
+
+def post_fields(post: Hit | Document) -> dict:
+    """The fields a `Hit` shares with a `Document`, as JSON values."""
+    return {
+        "id": post.id,
+        "path": str(post.path) if post.path else None,
+        "url": post.url,
+        "title": post.title,
+        "date": post.date.isoformat() if post.date else None,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+    }

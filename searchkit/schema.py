@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import columns, fields, formats
@@ -11,6 +10,7 @@ from whoosh import columns, fields, formats
 from .analysis import Analyzer
 from .codec import Codec  # noqa: F401  (older indexes' segments pickle it under this name)
 from .collapse import KEY_FIELD, duplicate_key
+from .dates import to_index_time
 from .documents import Document
 
 TITLE, BODY = "title", "body"
@@ -110,7 +110,7 @@ def document_fields(
         "_stored_body": doc.body,
         JOINS[TITLE]: encode_joins(title_joins),
         JOINS[BODY]: encode_joins(body_joins),
-        "date": _utc(doc.date),
+        "date": to_index_time(doc.date) if doc.date else None,
         "date_iso": doc.date.isoformat() if doc.date else None,
         "categories": ",".join(doc.categories) or None,
         "_stored_categories": list(doc.categories),
@@ -143,9 +143,3 @@ def known_files(reader) -> dict[str, dict]:
         doc_id, path, mtime_ns, size, checksum = json.loads(column[docnum])
         known[doc_id] = {"path": path, "mtime_ns": mtime_ns, "size": size, "checksum": checksum}
     return known
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -49,11 +49,7 @@ def search(
     synonyms,
     collapse: bool = True,
 ) -> SearchResults:
-    """`Index.search` (see its docstring for the arguments)."""
-    if sort not in ("relevance", "date"):
-        raise query_module.QueryError(f"sort must be 'relevance' or 'date', not {sort!r}")
-    if limit < 0 or offset < 0:
-        raise query_module.QueryError("limit and offset must not be negative")
+    """`Index.search` (see its docstring for the arguments, which it has checked)."""
     filtered = any(value is not None for value in (since, until, category, tag))
     parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
     searcher = index._current_searcher()
@@ -280,3 +276,21 @@ def _filters(since, until, category, tag):
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else And(parts)
+
+
+# --- public for the tests that hold these to Whoosh's own collectors -----------------------
+
+
+def collect(searcher, whoosh_query, limit: int, filters=None, mask=None, sort="relevance"):
+    """Run `whoosh_query` on `searcher` as searches do: Whoosh `Results` whose `len()` and
+    `docs()` count every match (not only the top `limit`), `filters` (a Whoosh query) the
+    only documents kept, `mask` (document numbers) left out, `sort` "relevance" or "date"."""
+    return _collect(searcher, whoosh_query, limit, filters, mask, sort)
+
+
+def top_hits(searcher, whoosh_query, limit: int, mask=None, allowed: set[int] | None = None):
+    """The best `limit` matches of `whoosh_query` as Whoosh's `TopCollector` (with
+    `usequality=False`) finds them, ties to the lower document number, read from the
+    matchers' scores without Whoosh's collector loop; `mask`: document numbers left out,
+    `allowed`: if given, the only ones kept."""
+    return _top(searcher, whoosh_query, limit, mask, allowed)

@@ -27,13 +27,11 @@ from importlib import resources
 from pathlib import Path
 
 from .analysis import normalize
-from .errors import SearchkitError
+from .errors import SynonymError
+
+__all__ = ["SynonymError", "Synonyms"]  # SynonymError: its home is errors.py since 0.2
 
 _SEPARATORS = re.compile("[,，、]")
-
-
-class SynonymError(SearchkitError):
-    """A synonym file cannot be read or is malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True)

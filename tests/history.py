@@ -68,7 +68,7 @@ class ChangingFolder:
 
 
 def segment_count(index: Index) -> int:
-    return len(index._current_searcher().reader().leaf_readers())
+    return len(index.searcher().reader().leaf_readers())
 
 
 def exact_ids(index: Index, term: str) -> set[str]:

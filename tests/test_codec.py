@@ -64,8 +64,7 @@ def test_merged_segments_answer_as_the_unmerged_ones(tmp_path):
         index.add([doc])
     expected = {term: {hit.id for hit in index.search(term, exact_only=True)} for term in terms}
     assert segment_count(index) <= 2  # merged along the way
-    with index._writing() as (writer, _):
-        writer.optimize = True
+    index.optimize()
     assert segment_count(index) == 1
     assert index.count() == len(HANDMADE)
     for term in terms:

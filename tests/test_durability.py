@@ -81,7 +81,7 @@ class FileOperations:
 def test_an_update_syncs_every_new_file_and_the_folder_around_the_toc_rename(tmp_path, monkeypatch):
     index = Index.create(tmp_path / "index")
     index.add(HANDMADE[:2])
-    folder = (tmp_path / "index" / index._generation).resolve()
+    folder = (tmp_path / "index" / index.generation).resolve()
     before = set(folder.iterdir())
     operations = FileOperations(monkeypatch)
     index.add(HANDMADE[2:])
@@ -110,7 +110,7 @@ def test_a_rebuild_syncs_every_file_of_the_generation_before_current_names_it(
     monkeypatch.undo()
 
     root = (tmp_path / "index").resolve()
-    folder = root / index._generation
+    folder = root / index.generation
     index.close()
     current_rename = operations.rename_to(root / CURRENT)
     files = [f for f in folder.iterdir() if f.is_file() and f.name != "LOCK"]
@@ -222,7 +222,7 @@ def checked(tmp_path) -> tuple[Path, Path]:
     with Index.create(path) as index:
         index.add(HANDMADE[:2])
         index.add(HANDMADE[2:])
-        return path, path / index._generation
+        return path, path / index.generation
 
 
 def test_a_new_empty_index_checks_healthy(tmp_path):

@@ -305,17 +305,17 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
     from whoosh import query as wq
 
     from searchkit.query import build
-    from searchkit.searching import _collect
+    from searchkit.searching import collect
 
-    searcher = corpus_index._current_searcher()
+    searcher = corpus_index.searcher()
     plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
     best = plan.relaxed
     assert best.required
     whoosh = wq.Or(best.required)
     if best.optional:
         whoosh = wq.AndMaybe(whoosh, wq.Or(best.optional))
-    ours = _collect(searcher, best, 20, None, None, "relevance")
-    theirs = _collect(searcher, whoosh, 20, None, None, "relevance")
+    ours = collect(searcher, best, 20, None, None, "relevance")
+    theirs = collect(searcher, whoosh, 20, None, None, "relevance")
     assert len(ours) == len(theirs) > 0
     assert [(h.docnum, round(h.score, 9)) for h in ours] == [
         (h.docnum, round(h.score, 9)) for h in theirs
@@ -327,29 +327,33 @@ def test_best_match_ranks_and_counts_like_whoosh(corpus_index, question):
     "question", ["美联储 加息", "央行 -降准", "中国", "人民币汇率和美元指数的关系是什么"]
 )
 def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
-    """`_top` picks the best hits from the matchers' scores itself: the same hits, order
+    """`top_hits` picks the best hits from the matchers' scores itself: the same hits, order
     (ties to the lower document number), total and document set as Whoosh's collector,
     with and without a mask of documents already shown by an earlier tier, and with filters
     (the documents they let through)."""
     from whoosh import collectors
+    from whoosh import query as wq
 
-    from searchkit.query import build
-    from searchkit.searching import _filters, _top, _TopCollector
+    from searchkit.query import build, coerce_date
+    from searchkit.searching import top_hits
 
-    searcher = corpus_index._current_searcher()
+    searcher = corpus_index.searcher()
+    dates = wq.DateRange(
+        "date", coerce_date("2023", end=False), coerce_date("2026-06", end=True), endexcl=True
+    )
     plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
     for whoosh_query in filter(None, [plan.exact, plan.synonym, plan.relaxed]):
         for mask, filters in [
             (None, None),
             ({0, 1, 2, 200, 1500}, None),
-            (None, _filters("2023", "2026-06", None, None)),
-            ({0, 1, 2, 200, 1500}, _filters(None, None, "cls", None)),
+            (None, dates),
+            ({0, 1, 2, 200, 1500}, wq.Term("categories", "cls")),
         ]:
-            collector = _TopCollector(10, usequality=False, replace=0)
+            collector = collectors.TopCollector(10, usequality=False, replace=0)
             if mask or filters:
                 collector = collectors.FilterCollector(collector, filters, mask)
             searcher.search_with_collector(whoosh_query, collector)
             allowed = None if filters is None else set(searcher.docs_for_query(filters))
-            theirs, ours = collector.results(), _top(searcher, whoosh_query, 10, mask, allowed)
+            theirs, ours = collector.results(), top_hits(searcher, whoosh_query, 10, mask, allowed)
             assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
             assert len(ours) == len(theirs) and ours.docs() == theirs.docs()

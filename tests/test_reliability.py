@@ -480,7 +480,7 @@ def test_opening_survives_a_generation_removed_under_it(tmp_path, monkeypatch):
     stale = iter([("gen-removed-by-a-rebuild", meta)])
     monkeypatch.setattr(storage, "read_current", lambda p: next(stale, None) or read_current(p))
     with Index.open(path) as index:
-        assert index.count() == 1 and index._generation == live
+        assert index.count() == 1 and index.generation == live
 
 
 def hold_lock(index_path: Path, seconds: float, ready) -> None:

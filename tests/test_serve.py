@@ -26,7 +26,7 @@ from starlette.testclient import TestClient
 from webposts import HOSTILE_TITLE, POSTS, hostile_documents, write_posts
 
 from searchkit import Index, cli
-from searchkit.query import LOCAL_TZ
+from searchkit.dates import CHINA_TIME as LOCAL_TZ
 from searchkit.web import create_app
 from searchkit.web.app import CONTENT_SECURITY_POLICY
 from searchkit.web.pool import THREADS, IndexPool, SearchTimeout

@@ -35,7 +35,7 @@ def vocab(index):
 
 @pytest.fixture(scope="module")
 def df(index):
-    searcher = index._current_searcher()
+    searcher = index.searcher()
     return lambda word: searcher.doc_frequency("title", word) + searcher.doc_frequency("body", word)
 
 

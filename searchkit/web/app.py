@@ -2,7 +2,7 @@
 
 A thin skin, like the CLI: each handler reads the request (`views.SearchForm`), calls
 `Index` in the pool's threads exactly as the commands do, and renders a Jinja2 template
-(autoescaped) or the JSON document the commands print with `--json` (`render.*_json`).
+(autoescaped) or the JSON document the commands print with `--json` (the `to_dict()`s).
 Read-only: every route is GET (HEAD); nothing writes to the index.
 
 Errors are one line, never a traceback: JSON `{"error": ..., "status": ...}` under `/api/`,
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 from contextlib import asynccontextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import jinja2
@@ -32,6 +31,7 @@ from .. import __version__, render
 from ..errors import IncompatibleIndexError, IndexNotFoundError, QueryError, SearchkitError
 from ..highlight import find_marks
 from ..query import parse
+from ..results import MarkedPost
 from . import cache, views
 from .openapi import openapi_document
 from .pool import IndexPool, SearchTimeout
@@ -148,9 +148,9 @@ def create_app(
         with_facets = request.query_params.get("facets", "") in ("1", "true", "yes")
 
         def search(index) -> Response:
-            document = render.results_json(index.search(form.q, **form.search_args()))
+            document = index.search(form.q, **form.search_args()).to_dict()
             if with_facets:
-                document["facets"] = render.facets_json(index.facets(form.q, **form.filters()))
+                document["facets"] = index.facets(form.q, **form.filters()).to_dict()
             return JSONResponse(document)
 
         return await pool.run(search)
@@ -161,8 +161,7 @@ def create_app(
 
         def read(index) -> Response:
             post = _get(index, doc_id)
-            title_marks, body_marks = find_marks(post.title, terms), find_marks(post.body, terms)
-            return JSONResponse(render.post_detail_json(post, title_marks, body_marks))
+            return JSONResponse(MarkedPost(post, tuple(terms)).to_dict())
 
         return await pool.run(read)
 
@@ -175,18 +174,13 @@ def create_app(
                 results = index.similar(doc_id, limit=max(limit, 1))
             except KeyError:
                 raise NotFound(doc_id) from None
-            return JSONResponse(render.similar_json(doc_id, results))
+            return JSONResponse(results.to_dict())
 
         return await pool.run(similar)
 
     async def api_stats(request: Request) -> Response:
         figures = await pool.run(lambda index: index.stats())
-        document = asdict(figures)
-        document["path"] = str(document["path"])
-        document["sources"] = [str(source) for source in document["sources"]]
-        for name in ("first_date", "last_date"):
-            document[name] = render.json_value(document[name]) if document[name] else None
-        return JSONResponse(document)
+        return JSONResponse(figures.to_dict())
 
     async def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(__version__))

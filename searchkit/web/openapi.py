@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, served at `/api/openapi.json`.
 
 Written out rather than generated: four read-only endpoints whose documents are the CLI's
-`--json` ones (`render.results_json`, `post_detail_json`, `similar_json`, `facets_json`).
+`--json` ones (`SearchResults`, `MarkedPost`, `SimilarPosts` and `Facets.to_dict()`).
 """
 
 from __future__ import annotations

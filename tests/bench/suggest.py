@@ -62,7 +62,7 @@ def main() -> None:
 
     index = Index.open(args.index)
     vocab = index.vocabulary()
-    searcher = index._current_searcher()
+    searcher = index.searcher()
 
     def indexed_df(word: str) -> int:
         return searcher.doc_frequency("title", word) + searcher.doc_frequency("body", word)

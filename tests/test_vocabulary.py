@@ -1,0 +1,62 @@
+"""vocabulary.py: the index's words, for "every word containing / starting / ending with this
+text", saved beside each generation so a new process need not read Whoosh's lexicon."""
+
+import pytest
+from corpus import REFERENCE_POST
+
+from searchkit import Index
+from searchkit.analysis import Analyzer
+from searchkit.documents import read_post
+from searchkit.vocabulary import VOCAB_FILE, Vocabulary
+
+WORDS = ["逆回购", "回购", "隔夜逆回购", "回购计划", "缩表", "mlf"]
+
+
+def test_substring_prefix_and_suffix_lookups():
+    vocab = Vocabulary(WORDS)
+    assert sorted(vocab.containing("回购")) == ["回购", "回购计划", "逆回购", "隔夜逆回购"]
+    assert vocab.starting_with("回购") == ["回购", "回购计划"]
+    assert sorted(vocab.ending_with("回购")) == ["回购", "逆回购", "隔夜逆回购"]
+    assert vocab.containing("降息") == []
+
+
+def test_a_lookup_never_spans_two_words():
+    vocab = Vocabulary(["美联", "储备"])
+    assert vocab.containing("联储") == []  # "美联\n储备": the text runs across a line end
+
+
+def test_it_is_a_set_of_words():
+    vocab = Vocabulary([*WORDS, "缩表", "", "两\n行"])  # blanks and newlines cannot be words
+    assert len(vocab) == len(WORDS)
+    assert "缩表" in vocab and "" not in vocab
+    assert list(vocab) == sorted(WORDS)
+    assert vocab.max_length == 5
+    assert vocab.text.startswith("\n") and vocab.text.endswith("\n")
+
+
+def test_union_is_a_new_vocabulary():
+    vocab = Vocabulary(["缩表"])
+    both = vocab.union(["加息"])
+    assert list(both) == ["加息", "缩表"] and list(vocab) == ["缩表"]
+
+
+def test_saved_and_loaded_it_answers_the_same(tmp_path):
+    Vocabulary(WORDS).save(tmp_path)
+    loaded = Vocabulary.load(tmp_path)
+    assert list(loaded) == sorted(WORDS) and loaded.max_length == 5
+    assert sorted(loaded.containing("回购")) == sorted(Vocabulary(WORDS).containing("回购"))
+    assert Vocabulary.load(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.needs_corpus
+def test_the_index_keeps_every_word_of_its_posts(tmp_path):
+    post = read_post(REFERENCE_POST)
+    words = set()
+    for text in (post.title, post.body):
+        words |= set(Analyzer().postings(text)[0])
+    with Index.create(tmp_path / "index") as index:
+        index.update_from(REFERENCE_POST)
+        saved = Vocabulary.load(index.path / index.generation)
+        assert (index.path / index.generation / VOCAB_FILE).is_file()
+        assert words <= set(saved) and set(index.vocabulary()) == set(saved)
+        assert "缩表" in saved and "隔夜逆回购" in saved.containing("逆回购")
