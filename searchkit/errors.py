@@ -121,7 +121,9 @@ class IndexCorruptError(IndexDamagedError, IncompatibleIndexError):
     version cannot read it (`searchkit rebuild`, the web server, the demo) does the same here.
     """
 
-    message = "the index at {path} is damaged: {why}; rebuild it with `searchkit rebuild --index {path}`"
+    message = (
+        "the index at {path} is damaged: {why}; rebuild it with `searchkit rebuild --index {path}`"
+    )
 
     def __init__(self, path: Path | str, file: str, why: str):
         super().__init__(path, f"{file} {why}")

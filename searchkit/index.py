@@ -541,7 +541,7 @@ class Index:
             self._searcher = self._whoosh.searcher(weighting=WEIGHTING)
         elif not self._searcher.up_to_date():
             # Another commit: its files are verified as an open's are (new ones are read).
-            verify_generation(self.path, self._generation, self.meta)
+            verify_generation(self.path, self._generation, self._meta)
             # Not `searcher.refresh()`: it fails on a searcher of an empty index (Whoosh bug).
             self._searcher.close()
             self._searcher = self._whoosh.searcher(weighting=WEIGHTING)

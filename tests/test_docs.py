@@ -26,12 +26,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from corpus import SHARED
 
 from searchkit import Index
 from searchkit.cli import cli
 from searchkit.demo import demo_posts
-
-from corpus import SHARED
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 PAGES = [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]

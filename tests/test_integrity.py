@@ -30,7 +30,7 @@ def built(tmp_path) -> tuple[Path, Path, Path]:
         index.update_from(posts)
         write_posts(posts, 4, start=8)
         index.update_from(posts)
-        return posts, tmp_path / "index", tmp_path / "index" / index._generation
+        return posts, tmp_path / "index", tmp_path / "index" / index.generation
 
 
 def search_ids(index: Path) -> list[str]:
@@ -124,7 +124,7 @@ def test_a_damaged_index_is_refused_naming_the_file_and_a_rebuild_repairs_it(bui
     assert run.exit_code == 0, run.output
     assert sorted(search_ids(index)) == sorted(healthy)
     assert check_index(index) == []
-    assert [f.name for f in index.glob("gen-*")] == [Index.open(index)._generation]
+    assert [f.name for f in index.glob("gen-*")] == [Index.open(index).generation]
 
 
 def test_random_damage_never_gives_wrong_hits_or_a_traceback(built):
