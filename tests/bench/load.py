@@ -34,6 +34,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -85,10 +86,12 @@ def main() -> int:
         ids = _wait_and_warm(base, server)
         rebuild_at = None if args.no_rebuild else args.rebuild_at
         before = _generation(base)
+        server_cpu = _cpu_seconds(server.pid)
         run = _run(
             port, args.clients, args.seconds, ids, rebuild_at, searchkit, args.index, args.seed
         )
         report = uvloop.run(run) if uvloop else asyncio.run(run)
+        report["server_cpu"] = _cpu_seconds(server.pid) - server_cpu
         report["generations"] = (before, _generation(base))
     finally:
         server.terminate()
@@ -120,6 +123,23 @@ def _wait_and_warm(base: str, server: subprocess.Popen) -> list[str]:
         with urllib.request.urlopen(f"{base}/api/search?q={quote(word)}", timeout=60) as answer:
             ids += [hit["id"] for hit in json.load(answer)["hits"]]
     return sorted(set(ids))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its descendants (the
+    server's workers), read from /proc: Linux only, 0 elsewhere."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            # The fields after the command's closing parenthesis; utime and stime are 14 and 15.
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def _generation(base: str) -> str:
@@ -179,9 +199,14 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _run(port, clients, seconds, ids, rebuild_at, searchkit, index, seed) -> dict:
     latencies: list[tuple[str, float, float]] = []  # kind, when sent, seconds
-    cpu = time.process_time()
+    cpu, children_cpu = time.process_time(), _children_cpu()
     errors: list[str] = []
     started = time.monotonic()
     rebuild = {}
@@ -205,6 +230,8 @@ async def _run(port, clients, seconds, ids, rebuild_at, searchkit, index, seed) 
         )  # fmt: skip
         _, stderr = await process.communicate()
         rebuild["finished"] = time.monotonic() - started
+        # The rebuild is the only child reaped during the run (the server runs on).
+        rebuild["cpu"] = _children_cpu() - children_cpu
         rebuild["exit"] = process.returncode
         rebuild["stderr"] = stderr.decode()[-500:]
 
@@ -269,6 +296,14 @@ def _print(report: dict, args) -> None:
         if rebuild.get("exit"):
             print(rebuild["stderr"])
     print("load average (1, 5, 15 min): " + ", ".join(f"{n:.2f}" for n in report["load"]))
+    if report["server_cpu"]:
+        print(
+            f"the server's CPU time: {report['server_cpu']:.1f} s "
+            f"({report['server_cpu'] / report['elapsed']:.2f} cores, "
+            f"{report['requests'] / report['server_cpu']:.0f} requests a CPU second)"
+        )
+    if "cpu" in rebuild:
+        print(f"the rebuild's CPU time: {rebuild['cpu']:.1f} s")
     print(
         f"the clients' own CPU time: {report['client_cpu']:.1f} s "
         f"({report['client_cpu'] / report['elapsed']:.0%} of one core, "
