@@ -357,3 +357,35 @@ def test_top_hits_are_those_of_whoosh_collector(corpus_index, question):
             theirs, ours = collector.results(), top_hits(searcher, whoosh_query, 10, mask, allowed)
             assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
             assert len(ours) == len(theirs) and ours.docs() == theirs.docs()
+
+
+@pytest.mark.needs_corpus
+@pytest.mark.parametrize("question", ["美联储 加息", "央行 -降准", "中国", "基金"])
+def test_newest_hits_are_those_of_whoosh_sorting_collector(corpus_index, question):
+    """`_newest` sorts the matches by the date column itself: the same hits, order (ties to
+    the higher document number), scores (the date keys), total and document set as Whoosh's
+    `SortingCollector`, with masks and filters as the search's tiers give them."""
+    from whoosh import collectors
+
+    from searchkit.query import build
+    from searchkit.searching import _filters, _newest
+
+    searcher = corpus_index._current_searcher()
+    plan = build(parse(question), corpus_index.vocabulary(), corpus_index.analyzer, False)
+    for whoosh_query in filter(None, [plan.exact, plan.synonym, plan.relaxed]):
+        for limit, mask, filters in [
+            (10, None, None),
+            (3000, None, None),  # every match: undated posts and ties included
+            (10, {0, 1, 2, 200, 1500}, None),
+            (25, None, _filters("2023", "2026-06", None, None)),
+            (10, {0, 1, 2, 200, 1500}, _filters(None, None, "cls", None)),
+        ]:
+            collector = collectors.SortingCollector("date", limit=limit, reverse=True)
+            if mask or filters:
+                collector = collectors.FilterCollector(collector, filters, mask)
+            searcher.search_with_collector(whoosh_query, collector)
+            allowed = None if filters is None else set(searcher.docs_for_query(filters))
+            theirs = collector.results()
+            ours = _newest(searcher, whoosh_query, limit, mask, allowed)
+            assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
+            assert len(ours) == len(theirs) and ours.docs() == theirs.docs()

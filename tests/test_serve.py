@@ -7,6 +7,7 @@ The browser tests are in test_serve_browser.py; the posts in webposts.py.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -29,7 +30,7 @@ from searchkit import Index, cli
 from searchkit.dates import CHINA_TIME as LOCAL_TZ
 from searchkit.web import create_app
 from searchkit.web.app import CONTENT_SECURITY_POLICY
-from searchkit.web.pool import THREADS, IndexPool, SearchTimeout
+from searchkit.web.pool import THREADS, IndexPool, SearchTimeout, ServerBusy
 
 HIT_KEYS = {"id", "path", "url", "title", "date", "categories", "tags", "score", "exact"}
 HIT_KEYS |= {"match", "snippet", "marks", "title_marks", "duplicates"}
@@ -313,7 +314,7 @@ def test_searches_over_the_time_budget_are_stopped_and_others_are_answered(chatt
     the next search."""
     pathological = "/api/search?q=" + "的 " * 99 + "的"
     pool = IndexPool(chatty_index, budget=0.5)
-    with TestClient(create_app(chatty_index, pool=pool, cache_entries=0)) as client:
+    with TestClient(create_app(chatty_index, pool=pool, cache_megabytes=0)) as client:
         for _ in range(2 * THREADS):
             started = time.monotonic()
             document = api(client, pathological, 503)
@@ -345,6 +346,112 @@ def test_a_stopped_search_leaves_its_thread_a_fresh_index(web_index, monkeypatch
     assert time.monotonic() - started < 2  # the one thread was freed, not busy for 5 s
     assert len(opened) == 2
     pool.close()
+
+
+def test_the_budget_counts_a_searchs_own_time_not_its_wait_for_a_thread(web_index):
+    """Three 0.4 s calls on one thread with a 0.5 s budget all finish (the third waits
+    0.8 s); a call that finds no free thread within the wait limit is refused at once,
+    and never runs."""
+    ran = []
+
+    def busy(index, seconds):
+        time.sleep(seconds)
+        ran.append(seconds)
+        return index.count()
+
+    async def queued(pool):
+        return await asyncio.gather(*(pool.run(busy, 0.4) for _ in range(3)))
+
+    async def refused(pool):
+        first = asyncio.ensure_future(pool.run(busy, 1.0))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ServerBusy, match="busy"):
+            await pool.run(busy, 0.01)
+        return await first
+
+    for pool, scenario, answer in [
+        (IndexPool(web_index, threads=1, budget=0.5), queued, [MATCHING] * 3),
+        (IndexPool(web_index, threads=1, budget=2, wait=0.3), refused, MATCHING),
+    ]:
+        assert asyncio.run(scenario(pool)) == answer
+        pool.close()
+    time.sleep(0.1)
+    assert ran == [0.4, 0.4, 0.4, 1.0]
+
+
+def test_identical_requests_that_miss_together_run_once(web_index, monkeypatch):
+    """Five identical searches at once make one search and five identical answers; errors
+    are not shared: each bad query is answered by its own try."""
+    import httpx2
+
+    searches, original = [], Index.search
+
+    def slow_search(self, query, **options):
+        searches.append(query)
+        time.sleep(0.2)  # all five arrive while the first is running
+        return original(self, query, **options)
+
+    monkeypatch.setattr(Index, "search", slow_search)
+    app = create_app(web_index)
+
+    async def together(url: str, times: int):
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.get(url) for _ in range(times)))
+
+    answers = asyncio.run(together("/api/search?q=缩表&limit=3", 5))
+    assert [answer.status_code for answer in answers] == [200] * 5
+    assert len({answer.content for answer in answers}) == 1 and searches == ["缩表"]
+    answers = asyncio.run(together("/api/search?q=a OR", 3))
+    assert [answer.status_code for answer in answers] == [400] * 3
+    assert searches.count("a OR") == 3
+
+
+def test_searches_during_a_rebuild_are_all_answered(tmp_path, posts):
+    """Twenty clients search (API, pages with facets, date-sorted and filtered searches,
+    posts) while `searchkit rebuild` runs in another process, with one thread and a short
+    budget, so that a wait for the thread counted against it would fail: every answer is
+    200, and the answers after the rebuild come from the new generation."""
+    import httpx2
+
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.update_from(posts)
+        ids = index.ids()
+    app = create_app(path, pool=IndexPool(path, threads=1, budget=0.5))
+    words = ["缩表", "加息", "美联储", "央行", "利率"]
+    searchkit = str(Path(sys.executable).parent / "searchkit")
+
+    async def scenario():
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
+            before = (await client.get("/api/stats")).json()["generation"]
+            rebuild = await asyncio.create_subprocess_exec(
+                searchkit, "rebuild", "--index", str(path),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            statuses, rebuilt = Counter(), asyncio.ensure_future(rebuild.wait())
+
+            async def searching(n):
+                for request in itertools.count(n):
+                    word = words[request % len(words)]
+                    url = [
+                        f"/api/search?q={word}",
+                        f"/?q={word}",
+                        f"/api/search?q={word}&sort=date&since=2022-0{request % 9 + 1}",
+                        f"/api/posts/{ids[request % len(ids)]}",
+                    ][request % 4]
+                    statuses[(await client.get(url)).status_code] += 1
+                    if rebuilt.done() and request > n + 50:
+                        return
+
+            await asyncio.gather(*(searching(n) for n in range(20)))
+            after = (await client.get("/api/stats")).json()["generation"]
+            return statuses, await rebuilt, before, after
+
+    statuses, exit_code, before, after = asyncio.run(scenario())
+    assert exit_code == 0 and before != after
+    assert set(statuses) == {200} and statuses[200] >= 20 * 50
 
 
 def test_answers_are_cached_for_one_state_of_the_index(tmp_path, posts, monkeypatch):

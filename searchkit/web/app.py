@@ -34,12 +34,12 @@ from ..query import parse
 from ..results import MarkedPost
 from . import cache, views
 from .openapi import openapi_document
-from .pool import IndexPool, SearchTimeout
+from .pool import IndexPool, SearchTimeout, ServerBusy
 
 HERE = Path(__file__).parent
 INDEX_ENV = "SEARCHKIT_SERVE_INDEX"
 HOSTS_ENV = "SEARCHKIT_SERVE_HOSTS"
-CACHE_ENV = "SEARCHKIT_SERVE_CACHE"  # answers kept per process; 0 turns the cache off
+CACHE_ENV = "SEARCHKIT_SERVE_CACHE"  # megabytes of answers kept a process; 0: no cache
 SIMILAR_ON_POST_PAGE = 5
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 
@@ -67,11 +67,11 @@ def create_app(
     index_path: Path | str,
     allowed_hosts: list[str] | None = None,
     pool: IndexPool | None = None,
-    cache_entries: int = cache.ENTRIES,
+    cache_megabytes: float = cache.MEGABYTES,
 ):
     """The ASGI app serving the index at `index_path` (which may not exist yet: the app then
     answers 503 until it does). `allowed_hosts` limits the Host header (None: any);
-    `cache_entries` answers are kept for the current index state (0: none)."""
+    up to `cache_megabytes` of answers are kept for the current index state (0: none)."""
     pool = pool or IndexPool(Path(index_path))
     templates = Jinja2Templates(
         env=jinja2.Environment(
@@ -244,12 +244,13 @@ def create_app(
             IndexNotFoundError: on_no_index,
             IncompatibleIndexError: on_no_index,
             SearchTimeout: on_no_index,
+            ServerBusy: on_no_index,
             SearchkitError: on_library_error,
             HTTPException: on_http_error,
             Exception: on_bug,
         },
     )
-    app = cache.AnswerCache(app, Path(index_path), cache_entries)
+    app = cache.AnswerCache(app, Path(index_path), cache_megabytes)
     if allowed_hosts:
         # Outside the cache: a page on another site cannot read a loopback server through
         # DNS rebinding, not even an answer cached for this machine.
@@ -312,11 +313,11 @@ class SecurityHeaders:
 
 def app_from_environment():
     """The app for uvicorn's `--factory` (each worker process builds its own): the index in
-    `$SEARCHKIT_SERVE_INDEX`, the Host names allowed in `$SEARCHKIT_SERVE_HOSTS`, the size
-    of the answer cache in `$SEARCHKIT_SERVE_CACHE`."""
+    `$SEARCHKIT_SERVE_INDEX`, the Host names allowed in `$SEARCHKIT_SERVE_HOSTS`, the
+    megabytes of the answer cache in `$SEARCHKIT_SERVE_CACHE`."""
     hosts = [host for host in os.environ.get(HOSTS_ENV, "").split(",") if host]
-    entries = int(os.environ.get(CACHE_ENV) or cache.ENTRIES)
-    return create_app(os.environ[INDEX_ENV], hosts or None, cache_entries=entries)
+    megabytes = float(os.environ.get(CACHE_ENV) or cache.MEGABYTES)
+    return create_app(os.environ[INDEX_ENV], hosts or None, cache_megabytes=megabytes)
 
 
 def serve(index_path: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1):

@@ -13,13 +13,17 @@ milliseconds). Only waiting on the budget would not do: the slowest hostile quer
 (`的 的 的 …`, 100 times) take a minute, and four of them would hold every thread that long.
 The stopped thread's `Index` may have been left half way through something, so that thread
 opens a fresh one for its next call.
+
+The budget counts a call's own running time, not its wait for a free thread: under load
+(after a rebuild every cached answer is stale at once) a quick search could wait seconds
+behind others and was answered 503 without having run at all. The wait has its own, longer
+limit (`ServerBusy`), so that a flood of requests is refused rather than queued forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
-import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,14 +35,26 @@ from ..index import Index
 
 T = TypeVar("T")
 
-THREADS = 4
+# The searches share one GIL, so more threads add no throughput, only more contention
+# for it with the event loop, which answers cached requests meanwhile: under the load
+# runner, 2 threads gave 913 and 1,038 requests/s where 4 gave 812 and 623 (alternate runs
+# of 20 s, 1 worker, on a busy machine).
+THREADS = 2
 # Warm, the slowest of 100 benchmark questions takes well under a second on 2,644 posts;
 # 5 s leaves room for a loaded machine and stops only what is pathological.
 BUDGET_SECONDS = 5.0
+WAIT_SECONDS = 30.0  # for a free thread, before the request is refused
 
 
 class SearchTimeout(SearchkitError):
     """A library call took longer than the pool's time budget (the answer to the request)."""
+
+
+class ServerBusy(SearchkitError):
+    """No thread was free to start a library call within the pool's wait limit."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the server is busy: no search started within {seconds:g} s")
 
 
 class SearchStopped(BaseException):
@@ -46,39 +62,68 @@ class SearchStopped(BaseException):
     that no `except Exception` in the library or Whoosh swallows it."""
 
 
+class _Call:
+    """One call's progress, changed under the pool's lock: queued -> running -> done, or
+    abandoned while queued (it will not run), or stopped while running."""
+
+    __slots__ = ("state", "thread")
+
+    def __init__(self):
+        self.state = "queued"
+        self.thread = 0
+
+
 class IndexPool:
     """Runs `function(index, ...)` in a worker thread with that thread's own open `Index`."""
 
-    def __init__(self, path: Path, threads: int = THREADS, budget: float = BUDGET_SECONDS):
+    def __init__(
+        self,
+        path: Path,
+        threads: int = THREADS,
+        budget: float = BUDGET_SECONDS,
+        wait: float = WAIT_SECONDS,
+    ):
         self.path = Path(path)
         self.budget = budget
+        self.wait = wait
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="searchkit-web")
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._running: dict[int, int] = {}  # call number -> the thread running it
-        self._numbers = itertools.count()
 
     async def run(self, function: Callable[..., T], *args) -> T:
         """`function(index, *args)` in a worker thread. Raises what it raises,
-        `IndexNotFoundError`/`IncompatibleIndexError` while there is no usable index, and
-        `SearchTimeout` when it is not done within the budget (waiting for a thread
-        included)."""
-        number = next(self._numbers)
+        `IndexNotFoundError`/`IncompatibleIndexError` while there is no usable index,
+        `SearchTimeout` when it runs longer than the budget, and `ServerBusy` when no thread
+        was free to start it within the wait limit."""
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._call, number, function, args)
+        call, started = _Call(), asyncio.Event()
+
+        def on_start():
+            loop.call_soon_threadsafe(started.set)
+
+        future = loop.run_in_executor(self._executor, self._call, call, on_start, function, args)
+        try:
+            await asyncio.wait_for(started.wait(), self.wait)
+        except asyncio.TimeoutError:
+            self._stop(call)
+            future.cancel()
+            raise ServerBusy(self.wait) from None
         try:
             return await asyncio.wait_for(future, self.budget)
         except asyncio.TimeoutError:
-            self._stop(number)
+            self._stop(call)
             raise SearchTimeout(
                 f"the search took longer than {self.budget:g} s and was stopped; "
                 "try fewer or more specific words"
             ) from None
 
-    def _call(self, number: int, function: Callable[..., T], args: tuple) -> T:
+    def _call(self, call: _Call, on_start, function: Callable[..., T], args: tuple) -> T | None:
         with self._lock:
-            self._running[number] = threading.get_ident()
+            if call.state == "abandoned":
+                return None  # its request was refused while it waited
+            call.state, call.thread = "running", threading.get_ident()
         try:
+            on_start()
             return function(self._index(), *args)
         except SearchStopped:
             self._local.index = None
@@ -91,8 +136,9 @@ class IndexPool:
         finally:
             try:
                 with self._lock:
-                    self._running.pop(number, None)
-                _checkpoint()  # a stop sent just before the pop is raised here, in this call
+                    if call.state == "running":
+                        call.state = "done"
+                _checkpoint()  # a stop sent just before is raised here, in this call
             except SearchStopped:
                 self._local.index = None
 
@@ -102,13 +148,16 @@ class IndexPool:
             index = self._local.index = Index.open(self.path)
         return index
 
-    def _stop(self, number: int) -> None:
-        """Raise `SearchStopped` in the thread running call `number`, if it still is."""
+    def _stop(self, call: _Call) -> None:
+        """Make sure `call` does no more work: it never starts if still queued, and
+        `SearchStopped` is raised in its thread if it is running."""
         with self._lock:
-            thread = self._running.pop(number, None)
-            if thread is not None:
+            if call.state == "queued":
+                call.state = "abandoned"
+            elif call.state == "running":
+                call.state = "stopped"
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(thread), ctypes.py_object(SearchStopped)
+                    ctypes.c_ulong(call.thread), ctypes.py_object(SearchStopped)
                 )
 
     def close(self) -> None:
