@@ -122,6 +122,7 @@ class CompactTokenizer(jieba.Tokenizer):
         """Merge every group now (before forking indexing workers, which then share it)."""
         for first in list(self._groups):
             self._load_group(first)
+        self._data = memoryview(b"")  # every group is in FREQ: the file's bytes can go
 
     def _load_group(self, first: str) -> None:
         place = self._groups.get(first)
