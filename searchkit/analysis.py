@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,21 +152,6 @@ def finance_dictionary() -> str:
 _TOKENIZERS: dict[str, object] = {}  # user dictionary text -> its loaded jieba Tokenizer
 
 
-def import_jieba():
-    """`import jieba`, without the 0.1-0.5 s of importing `pkg_resources`: jieba 0.42 imports
-    it only to open its own data files, and opens them itself when the import fails."""
-    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
-        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
-        try:
-            import jieba
-        finally:
-            del sys.modules["pkg_resources"]
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 class Analyzer:
     """Normalization + tokenization with one jieba dictionary.
 
@@ -182,7 +166,8 @@ class Analyzer:
 
     @cached_property
     def fingerprint(self) -> str:
-        jieba = import_jieba()
+        from .dictionary import jieba
+
         digest = hashlib.sha256()
         for part in (str(ANALYZER_VERSION), jieba.__version__, finance_dictionary(), self.userdict):
             digest.update(part.encode("utf-8"))
@@ -214,7 +199,6 @@ class Analyzer:
         if self._jieba is None:
             self._jieba = _TOKENIZERS.get(self.userdict)
         if self._jieba is None:
-            import_jieba()
             from . import dictionary
 
             path = dictionary.compact_path(self.fingerprint)
@@ -230,7 +214,7 @@ class Analyzer:
         for the processes that come next (if the cache folder is writable)."""
         from . import dictionary
 
-        tokenizer = import_jieba().Tokenizer()
+        tokenizer = dictionary.jieba.Tokenizer()
         tokenizer.initialize()
         force_split = []
         for source in (finance_dictionary(), self.userdict):

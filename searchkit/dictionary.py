@@ -28,16 +28,32 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-import jieba
-from jieba import finalseg
-
 FORMAT = 1
 
-log = logging.getLogger(__name__)
+
+def _import_jieba():
+    """`import jieba`, without the 0.05-0.5 s of importing `pkg_resources`: jieba 0.42
+    imports it only to open its own data files, and opens them itself when that fails.
+    (Another thread importing `pkg_resources` at this very moment would fail too.)"""
+    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+        try:
+            import jieba
+        finally:
+            del sys.modules["pkg_resources"]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+jieba = _import_jieba()
+finalseg = jieba.finalseg
 
 
 def cache_folder() -> Path:
