@@ -1,8 +1,8 @@
 """jieba's dictionary in a compact file, loaded one first character at a time.
 
-jieba cuts a sentence by looking up its substrings in `Tokenizer.FREQ`, a dict of ~350,000
-words and every prefix of every word (prefixes with frequency 0), plus their total. Building
-that dict costs ~0.5 s at every process start (from jieba's marshal cache; more with our
+jieba cuts a sentence by looking up its substrings in `Tokenizer.FREQ`, a dict of its 349,000
+words and every prefix of every word (frequency 0): ~500,000 entries, and their total.
+Building that dict costs ~0.5 s at every process start (from jieba's marshal cache; more with our
 finance dictionary added word by word): the whole cold start of a natural-language query.
 
 Every lookup jieba makes while cutting a run of Chinese text is a substring of that run
@@ -12,7 +12,7 @@ words, our finance dictionary and the user dictionary already added) to a file g
 first character, and `CompactTokenizer` merges a character's group into its `FREQ` the first
 time a run holds that character. The segmentation is jieba's own code on the same numbers,
 so it is identical (tests/test_dictionary.py cuts the shared corpora both ways); a query
-loads a few hundred entries instead of 350,000.
+loads the groups of its own characters (美联储加息: ~9,000 entries of ~500,000).
 
 The file lives in the user's cache folder, named by the analyzer's fingerprint, and is
 written the first time a process loads the full dictionary for that fingerprint.
@@ -133,6 +133,11 @@ class CompactTokenizer(jieba.Tokenizer):
                 if first in groups:
                     self._load_group(first)
         return super().get_DAG(sentence)
+
+    def add_word(self, word, freq=None, tag=None):
+        # The word's group first: merged later, it would overwrite the word's new frequency.
+        self._load_group(word[0])
+        super().add_word(word, freq, tag)
 
     def load_all(self) -> None:
         """Merge every group now (before forking indexing workers, which then share it)."""

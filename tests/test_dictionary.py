@@ -91,3 +91,12 @@ def test_load_merges_the_whole_dictionary(cache):
     analyzer.load()
     assert len(analyzer.jieba.FREQ) > 300_000
     assert analyzer.words("市场关注缩表的影响") == ["市场", "关注", "缩表", "的", "影响"]
+
+
+def test_a_word_added_later_keeps_its_frequency(cache):
+    Analyzer().load()
+    analysis._TOKENIZERS.clear()
+    tokenizer = Analyzer().jieba
+    tokenizer.add_word("加息", 10**7)  # a word of jieba's dictionary, its group not loaded
+    assert list(tokenizer.cut("市场加息预期")) == ["市场", "加息", "预期"]
+    assert tokenizer.FREQ["加息"] == 10**7
