@@ -194,7 +194,7 @@ class Analyzer:
 
     @cached_property
     def fingerprint(self) -> str:
-        import jieba
+        from .dictionary import jieba
 
         digest = hashlib.sha256()
         for part in (str(ANALYZER_VERSION), jieba.__version__, finance_dictionary(), self.userdict):
@@ -208,27 +208,54 @@ class Analyzer:
         return len({word for word, _ in _read_dictionary(self.userdict)})
 
     def load(self) -> None:
-        """Load jieba's dictionary now (it costs ~0.5 s; otherwise it loads on first use)."""
-        self.jieba  # noqa: B018
+        """Load all of jieba's dictionary now (before forking indexing workers, which then
+        share it; otherwise a query loads what its text needs, on first use)."""
+        from .dictionary import CompactTokenizer
+
+        tokenizer = self.jieba
+        if isinstance(tokenizer, CompactTokenizer):
+            tokenizer.load_all()
 
     @property
     def jieba(self):
         """The jieba tokenizer, loaded on first use: once a process for each user dictionary,
-        so opening an index again (a cron loop, a server, the tests) does not pay ~1 s again."""
+        so opening an index again (a cron loop, a server, the tests) does not load it again.
+
+        It reads the compact dictionary kept in the user's cache folder for this analyzer's
+        fingerprint (see `dictionary.py`: the same cuts, without the ~0.5 s of building
+        jieba's whole dictionary); the first process without one builds it from jieba."""
         if self._jieba is None:
             self._jieba = _TOKENIZERS.get(self.userdict)
         if self._jieba is None:
-            import jieba
+            from . import dictionary
 
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            _without_a_cache_traceback(tokenizer)
-            tokenizer.initialize()
-            for source in (finance_dictionary(), self.userdict):
-                for word, freq in _read_dictionary(source):
-                    tokenizer.add_word(normalize(word), freq)
+            path = dictionary.compact_path(self.fingerprint)
+            try:
+                tokenizer = dictionary.CompactTokenizer(path)
+            except (OSError, ValueError):
+                tokenizer = self._full_tokenizer(path)
             self._jieba = _TOKENIZERS[self.userdict] = tokenizer
         return self._jieba
+
+    def _full_tokenizer(self, compact: Path):
+        """jieba's dictionary with ours added, as jieba builds it; also written to `compact`
+        for the processes that come next (if the cache folder is writable)."""
+        from . import dictionary
+
+        tokenizer = dictionary.jieba.Tokenizer()
+        _without_a_cache_traceback(tokenizer)
+        tokenizer.initialize()
+        force_split = []
+        for source in (finance_dictionary(), self.userdict):
+            for word, freq in _read_dictionary(source):
+                tokenizer.add_word(normalize(word), freq)
+                if freq == 0:
+                    force_split.append(normalize(word))
+        try:
+            dictionary.write_compact(tokenizer, force_split, compact)
+        except OSError as error:
+            logging.getLogger(__name__).info("cannot write %s: %s", compact, error)
+        return tokenizer
 
     def tokenize(self, normalized: str) -> Iterator[Token]:
         """Yield the tokens of already-normalized text, positions counting from 0."""

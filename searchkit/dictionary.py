@@ -1,0 +1,157 @@
+"""jieba's dictionary in a compact file, loaded one first character at a time.
+
+jieba cuts a sentence by looking up its substrings in `Tokenizer.FREQ`, a dict of its 349,000
+words and every prefix of every word (frequency 0): ~500,000 entries, and their total.
+Building that dict costs ~0.5 s at every process start (from jieba's marshal cache; more with our
+finance dictionary added word by word): the whole cold start of a natural-language query.
+
+Every lookup jieba makes while cutting a run of Chinese text is a substring of that run
+(`get_DAG`, `calc` and the HMM fallback in `__cut_DAG` all slice the run), so it starts
+with one of the run's characters. This module therefore writes the final `FREQ` (jieba's
+words, our finance dictionary and the user dictionary already added) to a file grouped by
+first character, and `CompactTokenizer` merges a character's group into its `FREQ` the first
+time a run holds that character. The segmentation is jieba's own code on the same numbers,
+so it is identical (tests/test_dictionary.py cuts the shared corpora both ways); a query
+loads the groups of its own characters (美联储加息: ~9,000 entries of ~500,000).
+
+The file lives in the user's cache folder, named by the analyzer's fingerprint, and is
+written the first time a process loads the full dictionary for that fingerprint.
+
+File layout: one JSON header line `{"format", "total", "force_split", "groups"}` where
+`groups` maps a first character to the (offset, length) of its group in the rest of the
+file; a group is UTF-8 `word\\nword...\\tfreq\\nfreq...`, which `dict(zip(...))` reads at C
+speed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+FORMAT = 1
+
+
+def _import_jieba():
+    """`import jieba`, without the 0.05-0.5 s of importing `pkg_resources`: jieba 0.42
+    imports it only to open its own data files, and opens them itself when that fails.
+    (Another thread importing `pkg_resources` at this very moment would fail too.)"""
+    if "jieba" not in sys.modules and "pkg_resources" not in sys.modules:
+        sys.modules["pkg_resources"] = None  # makes `import pkg_resources` raise ImportError
+        try:
+            import jieba
+        finally:
+            del sys.modules["pkg_resources"]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+jieba = _import_jieba()
+finalseg = jieba.finalseg
+
+
+def cache_folder() -> Path:
+    """`$XDG_CACHE_HOME/searchkit`, by default `~/.cache/searchkit` (as for the demo index)."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says to ignore a relative XDG_CACHE_HOME.
+    root = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+    return root / "searchkit"
+
+
+def compact_path(fingerprint: str) -> Path:
+    """Where the compact dictionary of an analyzer fingerprint is kept."""
+    return cache_folder() / f"jieba-{fingerprint}-v{FORMAT}.dict"
+
+
+def write_compact(tokenizer: jieba.Tokenizer, force_split: Iterable[str], path: Path) -> None:
+    """Write a loaded jieba `tokenizer`'s `FREQ` and `total` to `path`, atomically (readers
+    in other processes see the old file or the new one, never half of one).
+
+    `force_split` are the words added with frequency 0, which jieba also keeps in a
+    module-level set of its HMM (`finalseg.add_force_split`). Raises `OSError`.
+    """
+    groups: dict[str, list[str]] = {}
+    for word in tokenizer.FREQ:
+        groups.setdefault(word[0], []).append(word)
+    header_groups, chunks, offset = {}, [], 0
+    for first, words in groups.items():
+        freqs = "\n".join(str(tokenizer.FREQ[word]) for word in words)
+        chunk = ("\n".join(words) + "\t" + freqs).encode("utf-8")
+        header_groups[first] = (offset, len(chunk))
+        chunks.append(chunk)
+        offset += len(chunk)
+    header = {
+        "format": FORMAT,
+        "total": tokenizer.total,
+        "force_split": sorted(set(force_split)),
+        "groups": header_groups,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n")
+            out.writelines(chunks)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class CompactTokenizer(jieba.Tokenizer):
+    """A jieba `Tokenizer` whose `FREQ` fills in from a compact file, a first character at
+    a time, as sentences need it. Cuts exactly as the tokenizer the file was written from.
+
+    Raises `OSError` or `ValueError` when the file cannot be read.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        data = path.read_bytes()
+        end = data.index(b"\n")
+        header = json.loads(data[:end])
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a compact dictionary of format {FORMAT}")
+        self._data = memoryview(data)[end + 1 :]
+        self._groups: dict[str, list[int]] = header["groups"]
+        self.FREQ = {}
+        self.total = header["total"]
+        self.initialized = True  # jieba's own dictionary load must never run
+        for word in header["force_split"]:
+            finalseg.add_force_split(word)
+
+    def get_DAG(self, sentence: str) -> dict[int, list[int]]:  # noqa: N802 (jieba's name)
+        groups = self._groups
+        if groups:  # empty after `load_all`
+            for first in set(sentence):
+                if first in groups:
+                    self._load_group(first)
+        return super().get_DAG(sentence)
+
+    def add_word(self, word, freq=None, tag=None):
+        # The word's group first: merged later, it would overwrite the word's new frequency.
+        self._load_group(word[0])
+        super().add_word(word, freq, tag)
+
+    def load_all(self) -> None:
+        """Merge every group now (before forking indexing workers, which then share it)."""
+        for first in list(self._groups):
+            self._load_group(first)
+        self._data = memoryview(b"")  # every group is in FREQ: the file's bytes can go
+
+    def _load_group(self, first: str) -> None:
+        place = self._groups.get(first)
+        if place is None:
+            return
+        offset, length = place
+        words, freqs = bytes(self._data[offset : offset + length]).decode("utf-8").split("\t")
+        self.FREQ.update(zip(words.split("\n"), map(int, freqs.split("\n")), strict=True))
+        # Only now, so that another thread never finds the group gone before its words are
+        # in FREQ; a group merged twice by two threads merges the same numbers twice.
+        self._groups.pop(first, None)

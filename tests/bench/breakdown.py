@@ -1,0 +1,218 @@
+"""Where a searchkit index's bytes and a query's time go (issue #15, point 1).
+
+`index_parts(folder)` splits the files of an index into the parts a format change would
+cut: stored fields (each field's share), each field's term records, postings (in blocks of
+the postings file, or inlined in the term record) and, for the word fields, the positions
+inside those postings; the columns; the vocabulary file; the term table's own overhead.
+
+`stage_times(index, queries)` runs each query once under cProfile (its first run: the
+index is opened fresh for it) and adds up each function's own time by pipeline stage,
+from the module and function it belongs to. A builtin's time (str.find, zlib, unpickling)
+goes to the stage of its callers, shared by how long each call took. cProfile slows Python
+code more than C code, so read the stages as shares of a query's time, not as timings.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pickle
+import pstats
+import struct
+import zlib
+from collections import defaultdict
+from pathlib import Path
+
+from whoosh.codec.whoosh3 import W3TermInfo
+
+from searchkit import Index, QueryError
+
+WORD_FIELDS = ("title", "body")
+
+# (path fragment, function names or None for all) -> stage; the first match wins.
+STAGES = [
+    ("searchkit/vocabulary.py", None, "vocabulary scans"),
+    (
+        "searchkit/matching.py",
+        {"make_plan", "_plan", "_units", "_edges", "_phrases", "_reachable", "spell"},
+        "vocabulary scans",
+    ),
+    ("searchkit/scoring.py", {"read_postings"}, "posting reads"),
+    ("searchkit/matching.py", {"_bm25", "_scoring", "score", "weight"}, "scoring"),
+    ("searchkit/scoring.py", None, "scoring"),
+    ("whoosh/scoring.py", None, "scoring"),
+    ("searchkit/matching.py", None, "posting reads"),
+    ("searchkit/codec.py", None, "posting reads"),
+    ("whoosh/formats.py", None, "positions decoding"),
+    ("whoosh/codec/", None, "posting reads"),
+    ("whoosh/util/", None, "posting reads"),
+    ("whoosh/filedb/", None, "posting reads"),
+    ("whoosh/matching/", None, "posting reads"),
+    ("whoosh/reading.py", None, "posting reads"),
+    ("whoosh/query/", None, "posting reads"),
+    ("whoosh/columns.py", None, "stored fields"),
+    ("searchkit/highlight.py", None, "snippets"),
+    ("searchkit/results.py", None, "stored fields"),
+    ("searchkit/searching.py", {"stored_document", "_hit"}, "stored fields"),
+    ("searchkit/searching.py", None, "tiers and collection"),
+    ("searchkit/collapse.py", None, "tiers and collection"),
+    ("whoosh/collectors.py", None, "tiers and collection"),
+    ("whoosh/searching.py", None, "tiers and collection"),
+    ("/heapq.py", None, "tiers and collection"),
+    ("/re/", None, "regular expressions (compiling)"),
+    ("importlib", None, "imports on first use"),
+    ("searchkit/suggest.py", None, "suggestion (no hits)"),
+    ("searchkit/query.py", None, "planning"),
+    ("searchkit/synonyms.py", None, "planning"),
+    ("searchkit/analysis.py", None, "planning (jieba)"),
+    ("searchkit/dictionary.py", None, "planning (jieba)"),
+    ("jieba/", None, "planning (jieba)"),
+    ("opencc/", None, "planning"),
+    ("searchkit/schema.py", None, "planning"),
+    ("searchkit/index.py", None, "index (searcher, generation check)"),
+]
+
+
+def stage_of(filename: str, function: str) -> str:
+    """The pipeline stage a profiled function belongs to ("other" if none)."""
+    filename = filename.replace("\\", "/")
+    for fragment, names, stage in STAGES:
+        if fragment in filename and (names is None or function in names):
+            return stage
+    return "other"
+
+
+def stage_times(folder: Path, queries: list[str], snippets: bool = True) -> dict[str, float]:
+    """Seconds per stage over the first run of each of `queries` on a freshly opened index
+    (with cProfile on), plus "total" (the profiled time) and "queries" (how many)."""
+    index = Index.open(folder)
+    index.search("指数", limit=1)  # opens the searcher and the vocabulary: not a query's cost
+    profile = cProfile.Profile()
+    profile.enable()
+    for query in queries:
+        try:
+            for hit in index.search(query, limit=10):
+                if snippets:
+                    hit.marks, hit.title_marks  # noqa: B018
+        except QueryError:
+            pass
+    profile.disable()
+    index.close()
+    stats = pstats.Stats(profile).stats
+    own: dict = {}
+    for function in stats:
+        filename, _, name = function
+        if filename != "~":
+            own[function] = stage_of(filename, name)
+    times: dict[str, float] = defaultdict(float)
+    for function, (_, _, tottime, _, callers) in stats.items():
+        if function in own:
+            times[own[function]] += tottime
+            continue
+        # A builtin: its time goes to its callers' stages, in proportion to each caller's share.
+        shares = {caller: figures[2] for caller, figures in callers.items()}
+        whole = sum(shares.values())
+        for caller, share in shares.items():
+            stage = own.get(caller, "other")
+            times[stage] += tottime * (share / whole if whole else 1 / len(shares))
+    times["total"] = sum(times.values())
+    times["queries"] = len(queries)
+    return dict(times)
+
+
+# --- bytes ---------------------------------------------------------------------------------
+
+_INFO = W3TermInfo._struct.size
+
+
+def index_parts(folder: Path) -> list[tuple[str, int]]:
+    """(part, bytes) for every part of the index in `folder`, largest first; they add up to
+    the size of the files under it."""
+    parts: dict[str, int] = defaultdict(int)
+    index = Index.open(folder)
+    reader = index._whoosh.reader()
+    try:
+        for leaf in reader.leaf_readers():
+            leaf = leaf[0] if isinstance(leaf, tuple) else leaf
+            _term_parts(leaf, parts)
+            _column_parts(leaf, parts)
+    finally:
+        reader.close()
+        index.close()
+    total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    vocab = sum(path.stat().st_size for path in folder.rglob("vocab.txt"))
+    parts["vocabulary file (vocab.txt)"] += vocab
+    parts["other (headers, tables of contents, metadata)"] += total - sum(parts.values())
+    return sorted(parts.items(), key=lambda item: -item[1])
+
+
+def _term_parts(leaf, parts: dict[str, int]) -> None:
+    """The term file's and postings file's bytes, by field and kind."""
+    terms = leaf._terms
+    postfile = terms._postfile
+    table = terms._tindex
+    counted = 0
+    for key, value in table.items():
+        field = terms._fieldunmap[struct.unpack(">H", key[:2])[0]]
+        counted += len(key) + len(value)
+        if value[0]:  # postings inlined in the term record
+            postings = len(value) - _INFO
+            parts[f"{field}: term records"] += len(key) + _INFO
+            if field in WORD_FIELDS:
+                ids, weights, values = pickle.loads(value[_INFO:])
+                positions = postings - len(pickle.dumps((ids, weights, ()), 2))
+                parts[f"{field}: inlined postings, positions"] += positions
+                parts[f"{field}: inlined postings, ids and counts"] += postings - positions
+            else:
+                parts[f"{field}: inlined postings"] += postings
+        else:
+            info = W3TermInfo.from_bytes(value)
+            offset, length = info._offset, info._length
+            length = length[0] if isinstance(length, tuple) else length  # Whoosh's unpack_int
+            parts[f"{field}: term records"] += len(key) + len(value)
+            if field in WORD_FIELDS:
+                positions = _block_positions(postfile, offset, length)
+                parts[f"{field}: postings blocks, positions"] += positions
+                parts[f"{field}: postings blocks, ids and counts"] += length - positions
+            else:
+                parts[f"{field}: postings blocks"] += length
+    storage = leaf._storage
+    segment = leaf._segment
+    parts["term table overhead (hash index)"] += (
+        storage.file_length(segment.make_filename(".trm")) - counted
+    )
+
+
+def _block_positions(postfile, offset: int, length: int) -> int:
+    """How many of a term's postings bytes are positions: each block's compressed size
+    minus the size of the same block compressed without them."""
+    positions, position, end = 0, offset + 4, offset + length  # 4: the postings' magic
+    while position < end:
+        size = abs(struct.unpack(">i", postfile.get(position, 4))[0])
+        raw = postfile.get(position + 4, size)
+        info = pickle.loads(raw)
+        data = raw[len(pickle.dumps(info, 2)) :]
+        level = info[3]
+        ids, weights, _ = pickle.loads(zlib.decompress(data) if level else data)
+        bare = pickle.dumps((ids, weights, None), 2)
+        positions += len(data) - len(zlib.compress(bare, level) if level else bare)
+        position += 4 + size
+    return positions
+
+
+def _column_parts(leaf, parts: dict[str, int]) -> None:
+    """The per-document columns; the stored fields split by each field's share of the
+    uncompressed values (they are compressed together, a document at a time)."""
+    storage, segment = leaf._storage, leaf._segment
+    prefix = segment.make_filename(".")
+    for name in storage.list():
+        if name.startswith(prefix) and name.endswith(".col") and name != f"{prefix}_stored.col":
+            column = name[len(prefix) : -len(".col")]
+            parts[f"column {column}"] += storage.file_length(name)
+    stored = storage.file_length(f"{prefix}_stored.col")
+    sizes: dict[str, int] = defaultdict(int)
+    for docnum in range(leaf.doc_count_all()):
+        for field, value in leaf.stored_fields(docnum).items():
+            sizes[field] += len(pickle.dumps(value, 2))
+    whole = sum(sizes.values()) or 1
+    for field, size in sizes.items():
+        parts[f"stored {field}"] += round(stored * size / whole)
