@@ -294,10 +294,12 @@ def test_check_without_an_index_is_a_user_error(tmp_path):
 
 def test_a_full_temp_folder_costs_jieba_its_cache_not_the_command(tmp_path):
     """jieba saves a 9 MB dictionary cache in $TMPDIR: on a full one (here: a file-size
-    limit of 1 MB, and no cache there yet) the build goes on, with one line about it."""
+    limit of 1 MB, and no cache there yet) the build goes on, with one line about it. An
+    empty cache folder, so that jieba's dictionary is loaded in full (searchkit's compact
+    copy of it, `dictionary.py`, would be read instead), and fails to be written there too."""
     posts = write_posts(tmp_path / "posts", 3)
     (tmp_path / "tmp").mkdir()
-    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "XDG_CACHE_HOME": str(tmp_path / "c")}
 
     def limit_file_size():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -329,6 +331,7 @@ def test_no_usable_temp_folder_does_not_stop_jieba(tmp_path, monkeypatch, caplog
 
     monkeypatch.setattr(analysis, "_TOKENIZERS", {})
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # no cache there: jieba builds and saves one
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))  # nor a compact dictionary
     with monkeypatch.context() as patched:  # undone before pytest's own use of tempfile
         patched.setattr(tempfile, "gettempdir", no_temp_folder)
         patched.setattr(tempfile, "mkstemp", full)
