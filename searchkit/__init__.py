@@ -6,23 +6,9 @@
 ...         print(hit.title, hit.snippet)
 """
 
+from . import errors
 from .documents import Document, LoadProblem, load_posts
-from .errors import (
-    ArgumentError,
-    BadDocumentError,
-    DiskFullError,
-    DocumentNotFoundError,
-    IncompatibleIndexError,
-    IndexClosedError,
-    IndexCorruptError,
-    IndexDamagedError,
-    IndexExistsError,
-    IndexLockedError,
-    IndexNotFoundError,
-    QueryError,
-    SearchkitError,
-    SynonymError,
-)
+from .errors import *  # noqa: F403  (the error classes: `errors.__all__`)
 from .index import Index, IndexStats, UpdateReport
 from .integrity import IndexProblem, check_index
 from .results import Hit, MarkedPost, SearchResults, SimilarPosts
@@ -31,31 +17,18 @@ from .synonyms import Synonyms
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArgumentError",
-    "BadDocumentError",
-    "DiskFullError",
     "Document",
-    "DocumentNotFoundError",
     "Hit",
-    "IncompatibleIndexError",
     "Index",
-    "IndexClosedError",
-    "IndexCorruptError",
-    "IndexDamagedError",
-    "IndexExistsError",
-    "IndexLockedError",
-    "IndexNotFoundError",
     "IndexProblem",
     "IndexStats",
     "LoadProblem",
     "MarkedPost",
-    "QueryError",
     "SearchResults",
-    "SearchkitError",
     "SimilarPosts",
-    "SynonymError",
     "Synonyms",
     "UpdateReport",
     "check_index",
     "load_posts",
+    *errors.__all__,
 ]

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+__all__ = [  # every class a caller may catch; `searchkit` exports them all
+    "ArgumentError",
+    "BadDocumentError",
+    "DiskFullError",
+    "DocumentNotFoundError",
+    "IncompatibleIndexError",
+    "IndexClosedError",
+    "IndexCorruptError",
+    "IndexDamagedError",
+    "IndexExistsError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "QueryError",
+    "SearchkitError",
+    "SynonymError",
+]
+
 
 class SearchkitError(Exception):
     """Base class of every error searchkit raises on purpose."""

@@ -48,16 +48,14 @@ class Contains(query.Query):
     def __repr__(self):
         return f"Contains({self.fieldname!r}, {self.plan.text!r}, boost={self.boost})"
 
+    def _identity(self) -> tuple:
+        return (self.fieldname, self.plan.text, self.boost)
+
     def __eq__(self, other):
-        return (
-            type(other) is type(self)
-            and other.fieldname == self.fieldname
-            and other.plan.text == self.plan.text
-            and other.boost == self.boost
-        )
+        return type(other) is type(self) and other._identity() == self._identity()
 
     def __hash__(self):
-        return hash((self.fieldname, self.plan.text, self.boost))
+        return hash(self._identity())
 
     def field(self):
         return self.fieldname

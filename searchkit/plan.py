@@ -102,7 +102,10 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     )
     length = len(text)
     if length >= 3:
-        pairs = sorted({text[i : i + 2] for i in range(length - 1)}, key=vocab.text.count)
+        # In the order they occur, so that ties go the same way in every process (a set's
+        # order changes with Python's string hashing).
+        in_order = dict.fromkeys(text[i : i + 2] for i in range(length - 1))
+        pairs = sorted(in_order, key=vocab.text.count)
         plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
         plan.phrases = _phrases(text, vocab)
     return plan

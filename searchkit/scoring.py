@@ -112,15 +112,14 @@ class BestMatch(query.Query):
     def __repr__(self):
         return f"BestMatch({self.required!r}, {self.optional!r})"
 
+    def _identity(self) -> tuple:
+        return (tuple(self.required), tuple(self.optional))
+
     def __eq__(self, other):
-        return (
-            type(other) is type(self)
-            and other.required == self.required
-            and other.optional == self.optional
-        )
+        return type(other) is type(self) and other._identity() == self._identity()
 
     def __hash__(self):
-        return hash((tuple(self.required), tuple(self.optional)))
+        return hash(self._identity())
 
     def children(self):
         return iter(self.required + self.optional)

@@ -295,7 +295,7 @@ def _newest(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None) 
         docs &= allowed
     top = heapq.nlargest(limit, ((dates[doc], doc) for doc in docs))
     results = Results(searcher, whoosh_query, top, docset=docs)
-    results._total = len(docs)
+    set_total(results, len(docs))
     results.runtime = time.monotonic() - started
     return results
 

@@ -106,10 +106,11 @@ def test_a_chinese_text_is_planned_from_the_words_holding_it_and_its_rarest_pair
     plan = make_plan("生产总值", Vocabulary(WORDS))
     assert plan.one_run and plan.chinese and not plan.empty
     assert set(plan.full) == {"生产总值", "国内生产总值"}
-    # A post without both of the two pairs in the fewest words cannot hold the text.
+    # A post without both of the two pairs in the fewest words cannot hold the text; of
+    # pairs in as many words (生产, 总值), the first in the text.
     assert plan.pairs == (
         ("产总", ("国内生产总值", "生产总值")),
-        ("总值", ("国内生产总值", "总值", "生产总值")),
+        ("生产", ("国内生产总值", "生产", "生产总值")),
     )
     assert plan.phrases == (("生产", "总值"),)  # whole words whose positions can confirm it
 
