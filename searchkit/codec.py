@@ -121,7 +121,7 @@ class Codec(W3Codec):
       (most joins and many words are that rare, and a block costs a pickle and a zlib call);
     * a block's or term record's `WordPositions` values are one string (`_pack`), and its
       whole-number weights ints (`_small_weights`): with Whoosh's pickles of each value and
-      float, positions were a third of the index (see docs/internals.md, "Index size").
+      float, positions were a third of the index (docs/internals.md, "Index format and size").
 
     Segments pickle their codec: indexes written before this module existed name it
     `searchkit.schema.Codec`, which `schema.py` keeps importing for them.
