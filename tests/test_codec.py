@@ -83,19 +83,21 @@ def test_positions_read_back_as_the_analyzer_made_them(tmp_path):
     """Every word's positions in every post, inlined or in blocks, as `Analyzer.postings`
     gave them at indexing time."""
     posts = list(load_posts(FINEWS))
-    index = Index.create(tmp_path / "index")
-    index.add(posts)
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(posts)
     analyzer, checked = Analyzer(), 0
-    reader = index._current_searcher().reader()  # one commit: one segment
-    docnums = {fields["id"]: docnum for docnum, fields in reader.iter_docs()}
-    for post in posts[::7]:
-        for field, text in (("title", post.title), ("body", post.body)):
-            for word, positions in analyzer.postings(text)[0].items():
-                docnum = docnums[post.id]
-                found = read_positions(reader, field, word, [docnum])
-                assert found == {docnum: set(positions)}, (post.id, field, word)
-                checked += 1
-    index.close()
+    whoosh_index = open_dir(str(path / read_pointer(path)))
+    with whoosh_index.reader() as reader:  # one commit: one segment
+        docnums = {fields["id"]: docnum for docnum, fields in reader.iter_docs()}
+        for post in posts[::7]:
+            for field, text in (("title", post.title), ("body", post.body)):
+                for word, positions in analyzer.postings(text)[0].items():
+                    docnum = docnums[post.id]
+                    found = read_positions(reader, field, word, [docnum])
+                    assert found == {docnum: set(positions)}, (post.id, field, word)
+                    checked += 1
+    whoosh_index.close()
     assert checked > 1000
 
 
