@@ -28,9 +28,11 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
-from itertools import repeat
+from itertools import accumulate, repeat
+from operator import sub
 from pathlib import Path
 
+from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermsReader
 from whoosh.index import TOC
 from whoosh.matching import ListMatcher
@@ -40,16 +42,86 @@ from whoosh.writing import SegmentWriter
 
 INLINE_POSTINGS = 16
 
+# A gap between positions is one character (`WordPositions`); the last plane's last code
+# point instead carries `_CARRY` to the next gap, for gaps that no character can hold.
+_ESCAPE = "\U0010ffff"
+_CARRY = 0x100000
+
+
+class WordPositions(formats.Positions):
+    """The positions of a word in a document, as Whoosh's `Positions` format keeps them, in
+    fewer bytes: each gap to the previous position (the first from -1, so no gap is 0) is one
+    character, and the value is their UTF-8, itself a variable-length integer code (a gap
+    under 128 is one byte, under 2,048 two). Whoosh's format pickles a list of gaps after a
+    4-byte count: 10 bytes a position on 30 MB of news, where this takes about 2.
+
+    Decoding is `accumulate` over the characters, at C speed. The UTF-8 never holds a NUL
+    byte, so the codec stores a block's values as one string, NUL-separated (`_pack`).
+    """
+
+    def encode(self, poslist):
+        if not poslist or poslist[-1] + 1 < ord(_ESCAPE):  # every gap is one character
+            gaps = map(sub, poslist, [-1, *poslist[:-1]])
+            return "".join(map(chr, gaps)).encode("utf-8", "surrogatepass")
+        chars, previous = [], -1
+        for position in poslist:
+            gap, previous = position - previous, position
+            while gap >= ord(_ESCAPE):
+                chars.append(_ESCAPE)
+                gap -= _CARRY
+            chars.append(chr(gap))
+        return "".join(chars).encode("utf-8", "surrogatepass")
+
+    def decode_positions(self, valuestring):
+        text = valuestring.decode("utf-8", "surrogatepass")
+        if _ESCAPE not in text:
+            positions = list(accumulate(map(ord, text), initial=-1))
+            del positions[0]
+            return positions
+        positions, position = [], -1
+        for char in text:
+            if char == _ESCAPE:
+                position += _CARRY
+            else:
+                position += ord(char)
+                positions.append(position)
+        return positions
+
+    def decode_frequency(self, valuestring):
+        return len(self.decode_positions(valuestring))
+
+
+def _pack(values) -> str:
+    """A block's `WordPositions` values as one string. Whoosh pickles each value of a block
+    (protocol 2: a bytes object is a call of `_codecs.encode` on its latin-1 text, 15 bytes
+    and more beside its own); a string pickles as its UTF-8."""
+    return b"\0".join(values).decode("utf-8", "surrogatepass")
+
+
+def _unpack(packed: str) -> tuple[bytes, ...]:
+    return tuple(packed.encode("utf-8", "surrogatepass").split(b"\0"))
+
+
+def _small_weights(weights):
+    """Whole-number weights (searchkit's are frequencies) as ints: a pickled float takes 9
+    bytes, an int under 256 two. The readers turn them back into floats."""
+    if all(weight.is_integer() for weight in weights):
+        return tuple(map(int, weights))
+    return tuple(weights)
+
 
 class Codec(W3Codec):
-    """Whoosh's file format, with two changes to what a commit writes:
+    """Whoosh's file format, with these changes to what a commit writes:
 
     * no per-block field-length statistics: they only bound scores for Whoosh's pruning,
       which searchkit turns off (it counts every match), and gathering them costs a
       field-length lookup per posting;
     * the postings of a term in fewer than `INLINE_POSTINGS` documents are kept inside its
       term record, as Whoosh's format allows, instead of in a compressed block of their own
-      (most joins and many words are that rare, and a block costs a pickle and a zlib call).
+      (most joins and many words are that rare, and a block costs a pickle and a zlib call);
+    * a block's or term record's `WordPositions` values are one string (`_pack`), and its
+      whole-number weights ints (`_small_weights`): with Whoosh's pickles of each value and
+      float, positions were a third of the index (docs/internals.md, "Index format and size").
 
     Segments pickle their codec: indexes written before this module existed name it
     `searchkit.schema.Codec`, which `schema.py` keeps importing for them.
@@ -72,6 +144,9 @@ class Codec(W3Codec):
     def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
         if terminfo.is_inlined():
             ids, weights, values = terminfo.inlined_postings()
+            weights = array("f", weights)
+            if values and isinstance(values[0], str):
+                values = _unpack(values[0])
             return InlineMatcher(
                 ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo
             )
@@ -88,7 +163,10 @@ class _PostingsWriter(W3PostingsWriter):
         terminfo, self._terminfo = self._terminfo, None
         if not self._byteids and not self.written() and len(self) < self._inlinelimit:
             terminfo.add_block(self)
-            terminfo.set_inlined(self._ids, self._weights, self._values)
+            values = self._values
+            if isinstance(self._format, WordPositions):
+                values = (_pack(values),)
+            terminfo.set_inlined(self._ids, _small_weights(self._weights), values)
         else:
             if self._ids:
                 self._terminfo = terminfo  # _write_block adds the block's statistics to it
@@ -97,9 +175,19 @@ class _PostingsWriter(W3PostingsWriter):
             terminfo.set_extent(self._startoffset, self._postfile.tell() - self._startoffset)
         return terminfo
 
+    def _mini_weights(self):
+        weights = super()._mini_weights()
+        return _small_weights(weights) if isinstance(weights, tuple) else weights
+
+    def _mini_values(self):
+        if isinstance(self._format, WordPositions):
+            return _pack(self._values)
+        return super()._mini_values()
+
 
 class LeafMatcher(W3LeafMatcher):
-    """Whoosh's block reader, also for blocks written without values.
+    """Whoosh's block reader, also for blocks written without values, and for the packed
+    values and int weights `Codec` writes.
 
     searchkit's join fields record a frequency per posting (its weight) and no value bytes,
     although their format (`Frequency`) declares four bytes a posting; Whoosh's reader then
@@ -107,9 +195,16 @@ class LeafMatcher(W3LeafMatcher):
     for every posting. Such a block reads as Whoosh reads a format without values: None.
     """
 
+    def _read_weights(self):
+        super()._read_weights()
+        if isinstance(self._weights, tuple):  # as Whoosh writes them: float32s
+            self._weights = array("f", self._weights)
+
     def _read_values(self):
         super()._read_values()
-        if len(self._values) < self._blocklength:
+        if isinstance(self._values, str):
+            self._values = _unpack(self._values)
+        elif len(self._values) < self._blocklength:
             self._values = (None,) * self._blocklength
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from whoosh import columns, fields, formats
 
 from .analysis import Analyzer
-from .codec import Codec  # noqa: F401  (older indexes' segments pickle it under this name)
+from .codec import (
+    Codec,  # noqa: F401  (older indexes' segments pickle it under this name)
+    WordPositions,
+)
 from .collapse import KEY_FIELD, duplicate_key
 from .dates import to_index_time
 from .documents import Document
@@ -28,7 +31,7 @@ class WordField(fields.FieldType):
     """
 
     def __init__(self, stored: bool = True):
-        super().__init__(formats.Positions(), analyzer=None, scorable=True, stored=stored)
+        super().__init__(WordPositions(), analyzer=None, scorable=True, stored=stored)
 
     def index(self, value, **kwargs):
         return value
@@ -76,7 +79,7 @@ def make_schema() -> fields.Schema:
     )
 
 
-_POSITIONS = formats.Positions()
+_POSITIONS = WordPositions()
 
 
 def encode_postings(positions: dict[str, list[int]]) -> list[tuple[bytes, int, float, bytes]]:

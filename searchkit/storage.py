@@ -33,7 +33,8 @@ from .errors import (
 from .schema import make_schema
 from .vocabulary import Vocabulary
 
-FORMAT_VERSION = 2  # 2: the join fields (title_joins, body_joins)
+# 2: the join fields (title_joins, body_joins); 3: compact word positions (codec.WordPositions)
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"

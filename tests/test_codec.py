@@ -17,14 +17,18 @@ from click.testing import CliRunner
 from conftest import HANDMADE
 from corpus import FINANCE, FINEWS, public_terms
 from history import ChangingFolder, differences, segment_count
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import open_dir
 
 from searchkit import Index, IndexDamagedError, load_posts
+from searchkit.analysis import Analyzer
 from searchkit.cli import cli
 from searchkit.codec import (
     INLINE_POSTINGS,
     TermPool,
+    WordPositions,
     latest_generation,
     read_positions,
     read_postings,
@@ -51,6 +55,50 @@ def test_term_pool_yields_postings_in_field_term_document_order():
         ("body", "逆回购".encode(), 0, 1.0, b"p0"),
         ("body_joins", "息预".encode(), 2, 1.0, b""),
     ]
+
+
+# Gaps up to ~3.3 M: past the 1.1 M that one character holds, and through the surrogates.
+GAPS = st.lists(st.integers(1, 3_300_000) | st.integers(1, 300), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.integers(0, 70_000), gaps=GAPS)
+def test_word_positions_decode_to_what_was_encoded(first, gaps):
+    positions = [first]
+    for gap in gaps:
+        positions.append(positions[-1] + gap)
+    value = WordPositions().encode(positions)
+    assert b"\0" not in value  # a block's values are kept NUL-separated
+    assert WordPositions().decode_positions(value) == positions
+    assert WordPositions().decode_frequency(value) == len(positions)
+
+
+def test_word_positions_take_a_byte_or_two_each():
+    assert len(WordPositions().encode([0, 5, 9, 120])) == 4
+    assert len(WordPositions().encode([300, 2000])) == 4
+
+
+@pytest.mark.needs_corpus
+def test_positions_read_back_as_the_analyzer_made_them(tmp_path):
+    """Every word's positions in every post, inlined or in blocks, as `Analyzer.postings`
+    gave them at indexing time."""
+    posts = list(load_posts(FINEWS))
+    path = tmp_path / "index"
+    with Index.create(path) as index:
+        index.add(posts)
+    analyzer, checked = Analyzer(), 0
+    whoosh_index = open_dir(str(path / read_pointer(path)))
+    with whoosh_index.reader() as reader:  # one commit: one segment
+        docnums = {fields["id"]: docnum for docnum, fields in reader.iter_docs()}
+        for post in posts[::7]:
+            for field, text in (("title", post.title), ("body", post.body)):
+                for word, positions in analyzer.postings(text)[0].items():
+                    docnum = docnums[post.id]
+                    found = read_positions(reader, field, word, [docnum])
+                    assert found == {docnum: set(positions)}, (post.id, field, word)
+                    checked += 1
+    whoosh_index.close()
+    assert checked > 1000
 
 
 def test_merged_segments_answer_as_the_unmerged_ones(tmp_path):
