@@ -33,11 +33,19 @@ from operator import sub
 from pathlib import Path
 
 from whoosh import formats
-from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter, W3TermsReader
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    W3Codec,
+    W3LeafMatcher,
+    W3PostingsWriter,
+    W3TermsReader,
+    _lenfield,
+)
 from whoosh.index import TOC
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 INLINE_POSTINGS = 16
@@ -490,6 +498,37 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
                 found[matcher.id()] = set(matcher.value_as("positions"))
             matcher.next()
     return found
+
+
+# --- reading a column whole -------------------------------------------------------------------
+
+# Whoosh keeps a field's length in a document as one byte (`length_to_byte`).
+_BYTE_LENGTHS = [byte_to_length(byte) for byte in range(256)]
+
+
+def field_length_column(reader, fieldname: str) -> list[int]:
+    """Every document's length of `fieldname` in a segment, by document number (0 for none),
+    as `reader.doc_field_length` reads them one at a time (~5 µs each: 0.1 s for the first
+    search of 20,000 documents), read from the length column in one piece (~1 ms)."""
+    count = reader.doc_count_all()
+    perdoc = reader._perdoc
+    if not perdoc.has_column(_lenfield(fieldname)):
+        return [0] * count
+    column = perdoc.column_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    lengths = column._dbfile.get(column._basepos, column._count)  # one byte a document
+    return [_BYTE_LENGTHS[byte] for byte in lengths] + [0] * (count - len(lengths))
+
+
+def bytes_column(reader, fieldname: str) -> list[bytes]:
+    """Every document's value of a `VarBytesColumn` field in a segment, by document number
+    (b"" for none): what iterating `reader.column_reader(fieldname)` gives, one read of the
+    values instead of one per document (50 ms for 20,000 documents, here ~3 ms)."""
+    if not reader.has_column(fieldname):
+        return [b""] * reader.doc_count_all()
+    column = reader.column_reader(fieldname, translate=False)
+    ends = list(accumulate(column._lengths))
+    values = column._dbfile.get(column._basepos, ends[-1] if ends else 0)
+    return [values[end - length : end] for end, length in zip(ends, column._lengths, strict=True)]
 
 
 # --- other private attributes ----------------------------------------------------------------

@@ -11,6 +11,8 @@ import hashlib
 import re
 import weakref
 
+from .codec import bytes_column
+
 KEY_FIELD = "dupkey"
 
 # Every digit (ASCII, full-width, other scripts: Python's \d is Unicode) and all whitespace.
@@ -46,9 +48,7 @@ def document_keys(searcher) -> list[bytes] | None:
     if keys is None:
         keys = []
         for reader, _offset in searcher.reader().leaf_readers():
-            if reader.has_column(KEY_FIELD):
-                keys += list(reader.column_reader(KEY_FIELD))
-            else:
-                keys += [b""] * reader.doc_count_all()
+            # One read a segment: a document at a time, 20,000 keys took 50 ms.
+            keys += bytes_column(reader, KEY_FIELD)
         _KEYS[searcher] = keys
     return keys

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from whoosh import matching, query
 
-from .codec import read_postings
+from .codec import field_length_column, read_postings
 
 # BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
 K1, B = 0.9, 0.75
@@ -204,13 +204,12 @@ LENGTH_TABLE_SHARE = 16  # a term in this share of a segment's documents reads a
 def field_lengths(reader, fieldname: str, wanted: int) -> Callable[[int], int]:
     """The field's length in a document of the segment. Whoosh looks one up in ~3 µs, more
     than the rest of scoring a posting, so for common terms all are read into a table that
-    lives as long as the reader (the library reuses its searcher)."""
+    lives as long as the reader (the library reuses its searcher), from the length column in
+    one piece (~1 ms for 20,000 documents; one lookup at a time, the first search paid 0.1 s)."""
     tables = reader.__dict__.setdefault("_searchkit_lengths", {})
     table = tables.get(fieldname)
     if table is None and wanted * LENGTH_TABLE_SHARE > reader.doc_count_all():
-        length = reader.doc_field_length
-        table = [length(doc, fieldname, 1) for doc in range(reader.doc_count_all())]
-        tables[fieldname] = table
+        table = tables[fieldname] = field_length_column(reader, fieldname)
     if table is not None:
         return table.__getitem__
     return lambda doc: reader.doc_field_length(doc, fieldname, 1)

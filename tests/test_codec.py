@@ -29,6 +29,8 @@ from searchkit.codec import (
     INLINE_POSTINGS,
     TermPool,
     WordPositions,
+    bytes_column,
+    field_length_column,
     latest_generation,
     read_positions,
     read_postings,
@@ -327,6 +329,22 @@ def test_read_positions_equals_whoosh_matcher_api(segmented):
                 assert found == {doc: expected[doc] for doc in docs if doc in expected}
                 checked += bool(found)
     assert checked > 100
+
+
+@pytest.mark.needs_corpus
+def test_whole_columns_equal_whoosh_one_document_at_a_time(segmented):
+    """Field lengths and a bytes column, read whole, as Whoosh's public readers give them
+    document by document (deleted documents included: they keep their numbers)."""
+    with segmented.reader() as multi:
+        for reader, _ in multi.leaf_readers():
+            count = reader.doc_count_all()
+            for fieldname in ("title", "body", "title_joins", "date"):
+                expected = [reader.doc_field_length(doc, fieldname) or 0 for doc in range(count)]
+                assert field_length_column(reader, fieldname) == expected, fieldname
+            assert field_length_column(reader, "body")[0] > 0
+            assert bytes_column(reader, "dupkey") == list(reader.column_reader("dupkey"))
+            assert bytes_column(reader, "file") == list(reader.column_reader("file"))
+            assert len(set(bytes_column(reader, "dupkey"))) > count // 2
 
 
 @pytest.mark.needs_corpus
