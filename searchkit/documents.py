@@ -31,15 +31,17 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
-from markdown_it import MarkdownIt
-from selectolax.lexbor import LexborHTMLParser
+from typing import TYPE_CHECKING, Any
 
 from .dates import CHINA_TIME
 from .errors import BadDocumentError
+
+# PyYAML, markdown-it and selectolax are imported in the functions that read posts: every
+# search imports this module (for `Document`), and the three cost ~40 ms a start.
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -304,17 +306,23 @@ def _decode(path: Path, raw: bytes, caveats: list[str], final: bool = True) -> s
     return text
 
 
-class _FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+@cache
+def _front_matter_loader() -> type:
     """Safe YAML that leaves timestamps as text.
 
     `_to_datetime` then sees every date, and an impossible one such as 2022-13-45 becomes a
     caveat instead of a ValueError from inside PyYAML.
     """
+    import yaml
 
+    class FrontMatterLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
 
-_FrontMatterLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", _FrontMatterLoader.construct_yaml_str
-)
+    FrontMatterLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp", FrontMatterLoader.construct_yaml_str
+    )
+    return FrontMatterLoader
+
 
 _OPENING = re.compile(r"(?:[ \t]*\n)*---[ \t]*(?:\n|\Z)")
 _CLOSING = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -328,8 +336,10 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     if closing is None:
         raise BadDocumentError(path, "front matter is not closed (no second --- line)")
     front_matter = text[opening.end() : closing.start()]
+    import yaml
+
     try:
-        meta = yaml.load(front_matter, Loader=_FrontMatterLoader)
+        meta = yaml.load(front_matter, Loader=_front_matter_loader())
     except yaml.YAMLError as error:
         first_line = text.count("\n", 0, opening.end()) + 1  # the file line the YAML starts on
         raise BadDocumentError(path, _yaml_reason(error, front_matter, first_line)) from None
@@ -341,6 +351,8 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
 
 
 def _yaml_reason(error: yaml.YAMLError, front_matter: str, first_line: int) -> str:
+    import yaml
+
     if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
         line = first_line + front_matter.count("\n", 0, error.position)
         return f"broken YAML at line {line}: {error.reason} (#x{error.character:04x})"
@@ -511,7 +523,6 @@ _HTML_HINT = re.compile(
     re.IGNORECASE,
 )
 _QUOTE_MARKER = re.compile(r"^> ", re.MULTILINE)
-_MARKDOWN = MarkdownIt("commonmark", {"html": True})
 # markdown-it takes ~0.3 µs a character of prose, but up to ~25 µs on hostile input (a
 # million `![`): 2 MB of that would take a minute. Longer markdown is read as plain text.
 MAX_MARKDOWN_LENGTH = 100_000
@@ -525,7 +536,14 @@ def _body_text(body: str, caveats: list[str] | None = None) -> str:
         if caveats is not None:
             caveats.append(f"markdown of {len(body):,} characters; read it as plain text")
         return _html_to_text(body, caveats)
-    return _html_to_text(_MARKDOWN.render(body), caveats)
+    return _html_to_text(_markdown().render(body), caveats)
+
+
+@cache
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True})
 
 
 _BLOCK_SELECTOR = (
@@ -577,6 +595,8 @@ def _html_to_text(markup: str, caveats: list[str] | None = None) -> str:
             if caveats is not None:
                 caveats.append(f"HTML nested {depth:,} levels deep; read it as plain text")
             return _tags_stripped(markup)
+    from selectolax.lexbor import LexborHTMLParser
+
     tree = LexborHTMLParser(markup.replace(_BREAK, ""))
     tree.strip_tags(_DROPPED_TAGS)
     # Marking block boundaries in the tree and letting lexbor extract the text keeps the walk in
