@@ -25,7 +25,7 @@ parts is intact), which `Vocabulary.starting_with`/`ending_with`/`containing` fi
 expression over that text, a class of homophones per character. Only the few hundred words
 found are measured, and documents are counted only for the best of them: a median 6.5 ms
 a suggestion on 200,000 words (95th percentile 9 ms). The homophone table, characters by
-reading, is read on first use (~1 ms).
+reading, is read on first use (~2 ms).
 
 A term that is no vocabulary word, such as 美联储宿表 (the index holds jieba words 美联储 and
 缩表, and a query matches across words), is cut greedily into the longest known words of two
@@ -327,7 +327,7 @@ def _homophones(char: str) -> frozenset[str]:
 def _by_sound() -> dict[str, str]:
     """{toneless pinyin reading: the characters that have it}, from the shipped table
     (data/readings.txt, made from pypinyin's character table by `python -m searchkit.suggest`:
-    reading its 420 lines takes ~1 ms, the same table by character (26,775 lines) took 35 ms,
+    reading its 420 lines takes ~2 ms, the same table by character (26,775 lines) took 35 ms,
     importing pypinyin's 0.4 s)."""
     text = resources.files("searchkit").joinpath(READINGS_FILE).read_text(encoding="utf-8")
     return dict(line.split(" ") for line in text.splitlines())
