@@ -506,14 +506,15 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
 _BYTE_LENGTHS = [byte_to_length(byte) for byte in range(256)]
 
 
-def field_length_column(reader, fieldname: str) -> list[int]:
-    """Every document's length of `fieldname` in a segment, by document number (0 for none),
-    as `reader.doc_field_length` reads them one at a time (~5 µs each: 0.1 s for the first
-    search of 20,000 documents), read from the length column in one piece (~1 ms)."""
+def field_length_column(reader, fieldname: str, default: int = 1) -> list[int]:
+    """Every document's length of `fieldname` in a segment, by document number (0 for none;
+    `default` for all when the segment has no lengths of it), as `reader.doc_field_length`
+    reads them one at a time (~5 µs each: 0.1 s for the first search of 20,000 documents),
+    read from the length column in one piece (~1 ms)."""
     count = reader.doc_count_all()
     perdoc = reader._perdoc
     if not perdoc.has_column(_lenfield(fieldname)):
-        return [0] * count
+        return [default] * count
     column = perdoc.column_reader(_lenfield(fieldname), LENGTHS_COLUMN)
     lengths = column._dbfile.get(column._basepos, column._count)  # one byte a document
     return [_BYTE_LENGTHS[byte] for byte in lengths] + [0] * (count - len(lengths))
