@@ -172,6 +172,8 @@ def replay(index: Path, commit: Callable[[], None]) -> Counter:
 
 
 def write_posts(folder: Path, count: int, start: int = 0, word: str = "降准") -> Path:
+    """`count` small posts about `word` in `folder` (the durability and integrity tests use
+    them too)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + count):
         (folder / f"2026-01-{i % 28 + 1:02d}-post{i}.md").write_text(

@@ -16,22 +16,12 @@ import crashes
 import pytest
 from click.testing import CliRunner
 from conftest import HANDMADE
+from crashes import write_posts
 from test_reliability import command
 
 from searchkit import Index, check_index, storage
 from searchkit.cli import cli
 from searchkit.storage import CURRENT
-
-
-def write_posts(folder: Path, count: int, start: int = 0) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(start, start + count):
-        (folder / f"2026-01-{i % 28 + 1:02d}-post{i}.md").write_text(
-            f"---\ntitle: 降准消息{i}\ndate: 2026-01-{i % 28 + 1:02d}\n---\n"
-            f"<p>央行宣布降准，第{i}篇。美联储缩表。</p>\n",
-            "utf-8",
-        )
-    return folder
 
 
 class FileOperations:

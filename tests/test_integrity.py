@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from crashes import answers
-from test_durability import write_posts
+from crashes import answers, write_posts
 
 from searchkit import Index, IndexCorruptError, SearchkitError, check_index
 from searchkit.cli import cli
