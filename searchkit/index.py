@@ -596,7 +596,7 @@ class Index:
         processed, counting the files of every source. Raises `SearchkitError` before
         anything is written if a source does not exist, or if there is none at all.
         """
-        roots = [_existing_source(source) for source in sources or self.sources]
+        roots = [ingest.existing_source(source) for source in sources or self.sources]
         if not roots:
             raise SearchkitError(
                 "the index records no posts folder; give one: `searchkit index _posts`"
@@ -617,7 +617,6 @@ class Index:
         report = UpdateReport()
         with self._writing() as (writer, new_words):
             known = known_files(self._current_searcher().reader())
-            seen = {doc_id for _, doc_id in files}
             report.unchanged_ids, todo = ingest.compare_with_index(files, known)
             done = len(files) - len(todo)
             for result in ingest.load_and_analyze(todo, root, self.analyzer):
@@ -625,10 +624,9 @@ class Index:
                 _record(result, writer, new_words, known, report)
                 if progress:
                     progress(done, len(files))
-            for doc_id, old in known.items():
-                if doc_id not in seen and _inside(old["path"], root):
-                    writer.delete_by_term("id", doc_id)
-                    report.deleted_ids.append(doc_id)
+            for doc_id in ingest.gone_from(root, files, known):
+                writer.delete_by_term("id", doc_id)
+                report.deleted_ids.append(doc_id)
             resolved = str(root.absolute())
             if resolved not in self._meta.setdefault("sources", []):
                 self._meta["sources"].append(resolved)
@@ -651,10 +649,10 @@ class Index:
         started = time.monotonic()
         if self._closed:
             raise IndexClosedError(self.path)
-        roots = [_existing_source(source)] if source is not None else self.sources
+        roots = [ingest.existing_source(source)] if source is not None else self.sources
         if not roots:
             raise SearchkitError("this index records no posts folder to rebuild from; give one")
-        roots = [_existing_source(root) for root in roots]
+        roots = [ingest.existing_source(root) for root in roots]
         text = self._meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
@@ -843,21 +841,3 @@ def _after(
     if progress is None:
         return None
     return lambda done, _files: progress(before + done, total)
-
-
-# --- paths ---------------------------------------------------------------------------------
-
-
-def _inside(stored_path: str | None, root: Path) -> bool:
-    """Whether a document's stored file path lies in `root` (or is `root`, for a file)."""
-    if not stored_path:
-        return False
-    path, root = Path(stored_path).resolve(), root.resolve()
-    return path == root or root in path.parents
-
-
-def _existing_source(source: Path | str) -> Path:
-    root = Path(source)
-    if not root.exists():
-        raise SearchkitError(f"no such posts folder or file: {root}")
-    return root

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import documents
 from .analysis import Analyzer
 from .documents import Document, LoadProblem
+from .errors import SearchkitError
 from .schema import document_fields
 
 PARALLEL_THRESHOLD = 64  # fewer documents than this are analyzed in-process
@@ -66,6 +67,33 @@ def compare_with_index(files: list[tuple[Path, str]], known: dict[str, dict]) ->
         else:
             todo.append((path, doc_id, old["checksum"] if old else None))
     return unchanged, todo
+
+
+def gone_from(root: Path, files: list[tuple[Path, str]], known: dict[str, dict]) -> list[str]:
+    """The ids in `known` (`schema.known_files`) of posts indexed from `root` whose files
+    are no longer among `files` (`documents.post_files(root)`): what an update deletes."""
+    seen = {doc_id for _, doc_id in files}
+    return [
+        doc_id
+        for doc_id, old in known.items()
+        if doc_id not in seen and _inside(old["path"], root)
+    ]
+
+
+def _inside(stored_path: str | None, root: Path) -> bool:
+    """Whether a document's stored file path lies in `root` (or is `root`, for a file)."""
+    if not stored_path:
+        return False
+    path, root = Path(stored_path).resolve(), root.resolve()
+    return path == root or root in path.parents
+
+
+def existing_source(source: Path | str) -> Path:
+    """`source` as a `Path`; `SearchkitError` if there is no such folder or file."""
+    root = Path(source)
+    if not root.exists():
+        raise SearchkitError(f"no such posts folder or file: {root}")
+    return root
 
 
 def _with_id(doc: Document, doc_id: str) -> Document:

@@ -182,15 +182,14 @@ def compare_with_posts(path: Path, roots: list[Path]) -> list[IndexProblem]:
     from whoosh import index as whoosh_index
 
     from .documents import post_files, read_post
-    from .index import _existing_source, _inside  # index imports this module
-    from .ingest import compare_with_index
+    from .ingest import compare_with_index, existing_source, gone_from
     from .schema import known_files
 
     whoosh = whoosh_index.open_dir(str(path / storage.read_pointer(path)))
     with whoosh.reader() as reader:
         known = known_files(reader)
     problems = []
-    for root in map(_existing_source, roots):
+    for root in map(existing_source, roots):
         update = f"run `searchkit index {root} --index {path}`"
         files = post_files(root)
         _, todo = compare_with_index(files, known)
@@ -204,11 +203,10 @@ def compare_with_posts(path: Path, roots: list[Path]) -> list[IndexProblem]:
             elif checksum != indexed:
                 what = "has changed since it was indexed"
                 problems.append(IndexProblem(str(post.absolute()), what, update))
-        seen = {doc_id for _, doc_id in files}
-        for doc_id, old in sorted(known.items()):
-            if doc_id not in seen and _inside(old["path"], root):
-                what = "is in the index, but the file is gone"
-                problems.append(IndexProblem(str(Path(old["path"]).absolute()), what, update))
+        for doc_id in sorted(gone_from(root, files, known)):
+            what = "is in the index, but the file is gone"
+            gone = Path(known[doc_id]["path"]).absolute()
+            problems.append(IndexProblem(str(gone), what, update))
     return problems
 
 
