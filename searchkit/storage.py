@@ -242,14 +242,18 @@ def remove_old_generations(path: Path, live: str, replaced: str | None = None) -
 
 def remove_leftovers(path: Path, generation: str) -> None:
     """Delete the temporary files a killed writer leaves: Whoosh's TOC before its rename
-    (`_MAIN_<N>.toc.<time>`) and `write_durably`'s `*.tmp` (a killed update's half
-    segment is Whoosh's to delete, at the next commit). Call it under the writer `lock`."""
+    (`_MAIN_<N>.toc.<time>`), `write_durably`'s `*.tmp` files and Whoosh's working folder
+    `MAIN.tmp` (a killed update's half segment is Whoosh's to delete, at the next commit).
+    Call it under the writer `lock`."""
     for leftover in (
         *(path / generation).glob("_*.toc.*"),
         *(path / generation).glob("*.tmp"),
         path / (CURRENT + ".tmp"),
     ):
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def folder_size(folder: Path) -> int:

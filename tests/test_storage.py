@@ -21,6 +21,7 @@ from searchkit.storage import (
     read_current,
     read_pointer,
     remove_index,
+    remove_leftovers,
     remove_old_generations,
     write_durably,
     write_meta,
@@ -67,6 +68,23 @@ def test_written_durably_is_written_whole_with_nothing_left_beside_it(folder):
     assert sorted(p.name for p in folder.iterdir()) == ["note.txt"]
     write_meta(folder, {"sources": ["/新闻"]})
     assert json.loads((folder / META).read_text("utf-8")) == {"sources": ["/新闻"]}
+
+
+def test_what_a_killed_writer_leaves_is_removed_files_and_whooshs_working_folder(folder):
+    generation = new_generation(folder, None, [])
+    point_to(folder, generation)
+    live = folder / generation
+    working = live / "MAIN.tmp"  # Whoosh's temp_storage, left by a writer killed mid-write
+    working.mkdir()
+    (working / "a.pst").write_bytes(b"half")
+    (live / "_MAIN_3.toc.1700000000").write_bytes(b"half")
+    (live / "meta.json.tmp").write_text("{", "utf-8")
+    (folder / (CURRENT + ".tmp")).write_text(generation, "utf-8")
+    kept = sorted(p.name for p in live.iterdir() if p.name not in
+                  {"MAIN.tmp", "_MAIN_3.toc.1700000000", "meta.json.tmp"})
+    remove_leftovers(folder, generation)
+    assert sorted(p.name for p in live.iterdir()) == kept
+    assert sorted(p.name for p in folder.iterdir()) == sorted([CURRENT, generation])
 
 
 def test_the_writer_lock_is_one_at_a_time_and_let_go_after_the_block(folder):
