@@ -74,9 +74,7 @@ def gone_from(root: Path, files: list[tuple[Path, str]], known: dict[str, dict])
     are no longer among `files` (`documents.post_files(root)`): what an update deletes."""
     seen = {doc_id for _, doc_id in files}
     return [
-        doc_id
-        for doc_id, old in known.items()
-        if doc_id not in seen and _inside(old["path"], root)
+        doc_id for doc_id, old in known.items() if doc_id not in seen and _inside(old["path"], root)
     ]
 
 

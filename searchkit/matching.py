@@ -416,7 +416,7 @@ class CountedMatcher(ScoredMatcher):
 
     def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
         if scores is None:
-            length = field_lengths(reader, query.fieldname, len(docs))
+            length = field_lengths(reader, query.fieldname)
             scores = scoring.scores(docs, weights, length)
         super().__init__(docs, scores, position)
         self.weights = weights

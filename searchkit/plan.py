@@ -105,7 +105,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         # In the order they occur, so that ties go the same way in every process (a set's
         # order changes with Python's string hashing).
         in_order = dict.fromkeys(text[i : i + 2] for i in range(length - 1))
-        pairs = sorted(in_order, key=vocab.text.count)
+        pairs = sorted(in_order, key=vocab.occurrences)
         plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
         plan.phrases = _phrases(text, vocab)
     return plan

@@ -108,13 +108,14 @@ def fsync_dir(path: Path | str) -> None:
     fsync_file(path)  # a folder opens read-only like a file, and fsyncs the same way
 
 
-def write_durably(target: Path, text: str) -> None:
-    """Replace `target` with `text` atomically and durably: a temporary file, synced, renamed
-    over `target`, then the folder synced."""
+def write_durably(target: Path, content: str | bytes) -> None:
+    """Replace `target` with `content` (text is written as UTF-8) atomically and durably: a
+    temporary file, synced, renamed over `target`, then the folder synced."""
     tmp = target.with_name(target.name + ".tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

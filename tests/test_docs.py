@@ -162,7 +162,8 @@ def test_every_python_example_in_the_docs_runs(page, workspace, monkeypatch):
 
 def test_the_json_example_has_the_keys_search_prints(workspace):
     example = next(
-        json.loads(body) for body in blocks(REPOSITORY / "docs" / "cli.md", "json")
+        json.loads(body)
+        for body in blocks(REPOSITORY / "docs" / "cli.md", "json")
         if '"hits"' in body
     )
     result = CliRunner().invoke(cli, ["search", example["query"], "--json"])
@@ -189,7 +190,10 @@ def test_every_runner_the_docs_name_takes_the_flags_they_give(line):
     subcommand = words[2:3] if len(words) > 2 and words[2].isalpha() else []
     usage = subprocess.run(
         [sys.executable, str(script), *subcommand, "--help"],
-        capture_output=True, text=True, cwd=REPOSITORY, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
+        timeout=120,
     )
     assert usage.returncode == 0, usage.stderr[-500:]
     flags = {word.split("=")[0] for word in words[2:] if word.startswith("--")}

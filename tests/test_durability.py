@@ -22,6 +22,7 @@ from test_reliability import command
 from searchkit import Index, check_index, storage
 from searchkit.cli import cli
 from searchkit.storage import CURRENT
+from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE
 
 
 class FileOperations:
@@ -83,7 +84,7 @@ def test_an_update_syncs_every_new_file_and_the_folder_around_the_toc_rename(tmp
     toc_rename = operations.rename_to(tocs[0])
     new_files = [f for f in folder.iterdir() if f not in before and f.name != "LOCK"]
     assert any(f.suffix == ".seg" for f in new_files), new_files
-    for new_file in new_files + [folder / "vocab.txt"]:
+    for new_file in new_files + [folder / VOCAB_FILE, folder / SUFFIX_FILE]:
         assert operations.synced_before(new_file, toc_rename), new_file.name
     assert operations.synced_before(folder, toc_rename)
     assert operations.synced_after(folder, toc_rename)
@@ -104,7 +105,7 @@ def test_a_rebuild_syncs_every_file_of_the_generation_before_current_names_it(
     index.close()
     current_rename = operations.rename_to(root / CURRENT)
     files = [f for f in folder.iterdir() if f.is_file() and f.name != "LOCK"]
-    assert {"meta.json", "vocab.txt", "READERS"} <= {f.name for f in files}
+    assert {"meta.json", VOCAB_FILE, SUFFIX_FILE, "READERS"} <= {f.name for f in files}
     for path in files + [folder, root]:
         assert operations.synced_before(path, current_rename), path.name
     assert operations.synced_before(root / CURRENT, current_rename)
@@ -133,12 +134,13 @@ def searchkit(*args: str, file_size_limit: int | None = None) -> subprocess.Comp
 
 
 def index_files(path: Path) -> dict[str, bytes]:
-    """Every file of the index but the vocabulary (a failed update may leave it listing the
-    update's words, which match nothing), by path relative to the index folder."""
+    """Every file of the index but the vocabulary and its suffix array (a failed update may
+    leave them listing the update's words, which match nothing), by path relative to the
+    index folder."""
     return {
         str(f.relative_to(path)): f.read_bytes()
         for f in sorted(path.rglob("*"))
-        if f.is_file() and f.name not in ("vocab.txt", "LOCK")
+        if f.is_file() and f.name not in (VOCAB_FILE, SUFFIX_FILE, "LOCK")
     }
 
 

@@ -80,8 +80,11 @@ def test_what_a_killed_writer_leaves_is_removed_files_and_whooshs_working_folder
     (live / "_MAIN_3.toc.1700000000").write_bytes(b"half")
     (live / "meta.json.tmp").write_text("{", "utf-8")
     (folder / (CURRENT + ".tmp")).write_text(generation, "utf-8")
-    kept = sorted(p.name for p in live.iterdir() if p.name not in
-                  {"MAIN.tmp", "_MAIN_3.toc.1700000000", "meta.json.tmp"})
+    kept = sorted(
+        p.name
+        for p in live.iterdir()
+        if p.name not in {"MAIN.tmp", "_MAIN_3.toc.1700000000", "meta.json.tmp"}
+    )
     remove_leftovers(folder, generation)
     assert sorted(p.name for p in live.iterdir()) == kept
     assert sorted(p.name for p in folder.iterdir()) == sorted([CURRENT, generation])

@@ -3,11 +3,13 @@ text", saved beside each generation so a new process need not read Whoosh's lexi
 
 import pytest
 from corpus import REFERENCE_POST
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchkit import Index
 from searchkit.analysis import Analyzer
 from searchkit.documents import read_post
-from searchkit.vocabulary import VOCAB_FILE, Vocabulary
+from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE, Vocabulary
 
 WORDS = ["逆回购", "回购", "隔夜逆回购", "回购计划", "缩表", "mlf"]
 
@@ -23,6 +25,49 @@ def test_substring_prefix_and_suffix_lookups():
 def test_a_lookup_never_spans_two_words():
     vocab = Vocabulary(["美联", "储备"])
     assert vocab.containing("联储") == []  # "美联\n储备": the text runs across a line end
+
+
+def brute_force(words: list[str], needle: str, where) -> list[str]:
+    return [word for word in sorted(set(words)) if where(word, needle)]
+
+
+# Few characters, so words share and repeat them (回购购, 购回购) and lookups find many words.
+word_lists = st.lists(st.text(alphabet="回购逆缩表ab1", min_size=1, max_size=6), max_size=40)
+needles = st.text(alphabet="回购逆缩表ab1", min_size=1, max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(word_lists, needles)
+def test_lookups_find_exactly_the_words_a_scan_finds(words, needle):
+    vocab = Vocabulary(words)
+    assert vocab.containing(needle) == brute_force(words, needle, str.__contains__)
+    assert vocab.starting_with(needle) == brute_force(words, needle, str.startswith)
+    assert vocab.ending_with(needle) == brute_force(words, needle, str.endswith)
+    overlapping = sum(
+        word[i:].startswith(needle) for word in sorted(set(words)) for i in range(len(word))
+    )
+    assert vocab.occurrences(needle) == overlapping
+
+
+def test_the_suffix_array_is_saved_and_a_missing_or_damaged_one_is_rebuilt(tmp_path):
+    Vocabulary(WORDS).save(tmp_path)
+    assert (tmp_path / SUFFIX_FILE).is_file()
+    expected = Vocabulary(WORDS).containing("回购")
+    saved = (tmp_path / SUFFIX_FILE).read_bytes()
+    damaged = bytearray(saved)
+    damaged[-3] ^= 0xFF  # a position pointing elsewhere: wrong words if it were believed
+    for content in (bytes(damaged), saved[:-4], b"", None):
+        if content is None:
+            (tmp_path / SUFFIX_FILE).unlink()
+        else:
+            (tmp_path / SUFFIX_FILE).write_bytes(content)
+        assert Vocabulary.load(tmp_path).containing("回购") == expected
+    # An array saved for another vocabulary (vocab.txt replaced, vocab.sa not) is not used.
+    Vocabulary(WORDS).save(tmp_path)
+    (tmp_path / "other").mkdir()
+    Vocabulary(["回购", "缩表"]).save(tmp_path / "other")
+    (tmp_path / VOCAB_FILE).write_bytes((tmp_path / "other" / VOCAB_FILE).read_bytes())
+    assert Vocabulary.load(tmp_path).containing("回购") == ["回购"]
 
 
 def test_it_is_a_set_of_words():
