@@ -29,6 +29,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate, repeat
+from mmap import mmap
 from operator import sub
 from pathlib import Path
 
@@ -193,7 +194,7 @@ class _TermsReader(W3TermsReader):
 
     def join_table(self, storage, segment) -> joins.JoinTable:
         if self.joins is None:
-            self.joins = joins.JoinTable(_segment_file(storage, segment, JOINS_EXT))
+            self.joins = joins.JoinTable(*_segment_file(storage, segment, JOINS_EXT))
         return self.joins
 
     def close(self):
@@ -202,22 +203,23 @@ class _TermsReader(W3TermsReader):
         super().close()
 
 
-def _segment_file(storage, segment, ext: str) -> bytes | memoryview:
-    """The bytes of a segment's file: a view of the memory-mapped compound file when the
-    segment is one (Whoosh's own `open_file` copies the whole file into a BytesIO), else
-    read. Raises `joins.DamagedJoinTable` when the segment lacks the file."""
+def _segment_file(storage, segment, ext: str) -> tuple[bytes | mmap, int, int]:
+    """Where a segment's file is: (the memory map of the compound file, offset, length) when
+    the segment is one (Whoosh's own `open_file` copies the whole file into a BytesIO), else
+    (its bytes, 0, their length). Raises `joins.DamagedJoinTable` when the segment lacks
+    the file."""
     name = segment.make_filename(ext)
     compound = getattr(storage, "a", storage)  # a SegmentReader's OverlayStorage
     if isinstance(compound, CompoundStorage) and compound.file_exists(name) and compound._source:
-        offset, length = compound.range(name)
-        return memoryview(compound._source)[offset : offset + length]
+        return compound._source, *compound.range(name)
     if not storage.file_exists(name):
         raise joins.DamagedJoinTable(f"segment {segment.segment_id()} has no join table")
     handle = storage.open_file(name)
     try:
-        return handle.read()
+        data = handle.read()
     finally:
         handle.close()
+    return data, 0, len(data)
 
 
 class _PostingsWriter(W3PostingsWriter):
