@@ -5,7 +5,8 @@ privates searchkit needs.
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
 inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
 `InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
-block at a time (`Writer`), and a merge policy that keeps at most two segments
+block at a time (`Writer`), a join table in every segment (`JoinTableField`, `read_joins`;
+its format is `joins.py`), and a merge policy that keeps at most two segments
 (`fold_into_largest`). Every Whoosh code path reads these segments back: searches, segment
 merges on commit, `add_reader`, deletions, `doc_count`. For speed the search path reads
 postings a block at a time (`read_postings`, `read_positions`), below Whoosh's matcher API.
@@ -302,8 +303,8 @@ class TermPool:
     A posting's value is kept only when it is not empty, so a term's postings carry either
     a value each (positions) or none (ids); a term that mixes the two is refused.
 
-    The postings of `join_fields` (`JoinField`s) are kept apart, as document numbers and
-    counts, for the segment's join table (`join_postings`).
+    The postings of `join_fields` (`JoinTableField`s) are kept apart, as document numbers
+    and counts, for the segment's join table (`join_postings`).
     """
 
     def __init__(self, join_fields: frozenset[str] = frozenset()):
@@ -388,7 +389,7 @@ class Writer(SegmentWriter):
     segment's term records are read in order and each term's postings a block at a time
     into the pool, and its join table a join at a time.
 
-    A segment of a schema with `JoinField`s gets a join table (`JOINS_EXT`), written
+    A segment of a schema with `JoinTableField`s gets a join table (`JOINS_EXT`), written
     after Whoosh's files and before they are assembled into the segment's compound file."""
 
     def __init__(self, whoosh_index, **kwargs):
