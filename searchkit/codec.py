@@ -5,7 +5,8 @@ privates searchkit needs.
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
 inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
 `InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
-block at a time (`Writer`), and a merge policy that keeps at most two segments
+block at a time (`Writer`), a join table in every segment (`JoinTableField`, `read_joins`;
+its format is `joins.py`), and a merge policy that keeps at most two segments
 (`fold_into_largest`). Every Whoosh code path reads these segments back: searches, segment
 merges on commit, `add_reader`, deletions, `doc_count`. For speed the search path reads
 postings a block at a time (`read_postings`, `read_positions`), below Whoosh's matcher API.
@@ -29,10 +30,11 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate, repeat
+from mmap import mmap
 from operator import sub
 from pathlib import Path
 
-from whoosh import formats
+from whoosh import fields, formats
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
@@ -41,14 +43,18 @@ from whoosh.codec.whoosh3 import (
     W3TermsReader,
     _lenfield,
 )
+from whoosh.filedb.compound import CompoundStorage
 from whoosh.index import TOC
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
+from . import joins
+
 INLINE_POSTINGS = 16
+JOINS_EXT = ".jns"  # a segment's join table (`joins.py`), a file of its compound file
 
 # A gap between positions is one character (`WordPositions`); the last plane's last code
 # point instead carries `_CARRY` to the next gap, for gaps that no character can hold.
@@ -161,6 +167,61 @@ class Codec(W3Codec):
         offset, length = terminfo.extent()
         return LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
+    def terms_reader(self, storage, segment):
+        name = segment.make_filename(self.TERMS_EXT)
+        postings = segment.open_file(storage, self.POSTS_EXT)
+        return _TermsReader(self, storage.open_file(name), storage.file_length(name), postings)
+
+
+class JoinTableField(fields.FieldType):
+    """A field whose postings (two-character terms and their counts, as weights) `Writer`
+    keeps in the segment's join table (`joins.py`) instead of Whoosh's term table, and
+    `read_joins` reads: a join's term record, hash slot and block cost more than its
+    postings (40 MB of a 91 MB index on 30 MB of news, ~10 MB as a join table)."""
+
+
+def join_fields(schema) -> frozenset[str]:
+    """The names of the schema's `JoinTableField`s."""
+    return frozenset(name for name, field in schema.items() if isinstance(field, JoinTableField))
+
+
+class _TermsReader(W3TermsReader):
+    """Whoosh's term table reader, which also opens the segment's join table (on first use:
+    a search that needs no join does not map it)."""
+
+    def __init__(self, codec, dbfile, length, postfile):
+        super().__init__(codec, dbfile, length, postfile)
+        self.joins: joins.JoinTable | None = None
+
+    def join_table(self, storage, segment) -> joins.JoinTable:
+        if self.joins is None:
+            self.joins = joins.JoinTable(*_segment_file(storage, segment, JOINS_EXT))
+        return self.joins
+
+    def close(self):
+        if self.joins is not None:
+            self.joins.release()
+        super().close()
+
+
+def _segment_file(storage, segment, ext: str) -> tuple[bytes | mmap, int, int]:
+    """Where a segment's file is: (the memory map of the compound file, offset, length) when
+    the segment is one (Whoosh's own `open_file` copies the whole file into a BytesIO), else
+    (its bytes, 0, their length). Raises `joins.DamagedJoinTable` when the segment lacks
+    the file."""
+    name = segment.make_filename(ext)
+    compound = getattr(storage, "a", storage)  # a SegmentReader's OverlayStorage
+    if isinstance(compound, CompoundStorage) and compound.file_exists(name) and compound._source:
+        return compound._source, *compound.range(name)
+    if not storage.file_exists(name):
+        raise joins.DamagedJoinTable(f"segment {segment.segment_id()} has no join table")
+    handle = storage.open_file(name)
+    try:
+        data = handle.read()
+    finally:
+        handle.close()
+    return data, 0, len(data)
+
 
 class _PostingsWriter(W3PostingsWriter):
     """Whoosh's postings writer, inlining as its term records allow (Whoosh's own calls a
@@ -240,15 +301,23 @@ class TermPool:
     and weights, plus its position bytes, and only the terms are sorted.
 
     A posting's value is kept only when it is not empty, so a term's postings carry either
-    a value each (positions) or none (joins, ids); a term that mixes the two is refused.
+    a value each (positions) or none (ids); a term that mixes the two is refused.
+
+    The postings of `join_fields` (`JoinTableField`s) are kept apart, as document numbers
+    and counts, for the segment's join table (`join_postings`).
     """
 
-    def __init__(self):
+    def __init__(self, join_fields: frozenset[str] = frozenset()):
         self.terms: dict[tuple[str, bytes], tuple[array, array, list]] = {}
         self.fieldnames: set[str] = set()  # Whoosh's pool interface
+        self.join_fields = join_fields
+        self.joins: dict[tuple[str, bytes], tuple[array, array]] = {}
 
     def add(self, item: tuple[str, bytes, int, float, bytes | None]) -> None:
         fieldname, text, docnum, weight, value = item
+        if fieldname in self.join_fields:
+            self.add_joins(fieldname, text, (docnum,), (int(weight),))
+            return
         postings = self._postings(fieldname, text)
         postings[0].append(docnum)
         postings[1].append(weight)
@@ -265,13 +334,37 @@ class TermPool:
 
     def add_postings(self, fieldname: str, text: bytes, docnums, weights, values) -> None:
         """Add a term's postings at once (a segment merge): values as `add` keeps them."""
+        if fieldname in self.join_fields:
+            self.add_joins(fieldname, text, docnums, map(int, weights))
+            return
         postings = self._postings(fieldname, text)
         postings[0].extend(docnums)
         postings[1].extend(weights)
         postings[2].extend(value for value in values if value)
 
+    def add_joins(self, fieldname: str, text: bytes, docnums, counts) -> None:
+        """Add a join's postings: document numbers and counts."""
+        postings = self.joins.get((fieldname, text))
+        if postings is None:
+            postings = self.joins[fieldname, text] = (array("I"), array("I"))
+        postings[0].extend(docnums)
+        postings[1].extend(counts)
+
+    def join_postings(self) -> dict[str, list[tuple[str, array, array]]]:
+        """{join field: [(join, documents, counts)]}, fields and joins in order, documents
+        ascending: what `joins.encode` takes. Every join field is there, if only empty."""
+        tables: dict[str, list] = {field: [] for field in sorted(self.join_fields)}
+        for fieldname, text in sorted(self.joins):
+            docnums, counts = self.joins[fieldname, text]
+            if _unsorted(docnums):
+                rows = sorted(zip(docnums, counts, strict=True))
+                docnums, counts = array("I", [d for d, _ in rows]), array("I", [c for _, c in rows])
+            tables[fieldname].append((text.decode("utf-8"), docnums, counts))
+        return tables
+
     def cleanup(self) -> None:
         self.terms = {}
+        self.joins = {}
 
     def _postings(self, fieldname: str, text: bytes) -> tuple[array, array, list]:
         postings = self.terms.get((fieldname, text))
@@ -294,15 +387,29 @@ class Writer(SegmentWriter):
     Whoosh merges a segment (`add_reader`) one posting at a time: a hash lookup for each of
     its terms, then five method calls and a 5-tuple for each posting. Here the merged
     segment's term records are read in order and each term's postings a block at a time
-    into the pool."""
+    into the pool, and its join table a join at a time.
+
+    A segment of a schema with `JoinTableField`s gets a join table (`JOINS_EXT`), written
+    after Whoosh's files and before they are assembled into the segment's compound file."""
 
     def __init__(self, whoosh_index, **kwargs):
         kwargs.setdefault("codec", Codec())
         super().__init__(whoosh_index, **kwargs)
-        self.pool = TermPool()  # before any document: Whoosh's own pool stays empty
+        # Before any document: Whoosh's own pool stays empty.
+        self.pool = TermPool(join_fields(self.schema))
+
+    def _flush_segment(self):
+        super()._flush_segment()
+        if self.pool.join_fields:
+            table = joins.encode(self.pool.join_postings())
+            handle = self.newsegment.create_file(self.storage, JOINS_EXT)
+            try:
+                handle.write(table)
+            finally:
+                handle.close()
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
-        if not isinstance(reader, SegmentReader) or not isinstance(reader._terms, W3TermsReader):
+        if not isinstance(reader, SegmentReader) or not isinstance(reader._terms, _TermsReader):
             return super().add_postings_to_pool(reader, startdoc, docmap)
         postfile = reader._terms._postfile
         for (fieldname, text), terminfo in reader._terms.items():
@@ -321,6 +428,19 @@ class Writer(SegmentWriter):
                 values = [values[i] for i in kept]
             if docnums:
                 self.pool.add_postings(fieldname, text, docnums, weights, values)
+        if not self.pool.join_fields:
+            return
+        for fieldname, join, docnums, counts in join_table(reader).items():
+            if fieldname not in self.pool.join_fields:
+                continue
+            if docmap is None:
+                docnums = [docnum + startdoc for docnum in docnums]
+            else:  # deleted documents have no new number: they are left out
+                kept = [i for i, docnum in enumerate(docnums) if docnum in docmap]
+                docnums = [docmap[docnums[i]] for i in kept]
+                counts = [counts[i] for i in kept]
+            if docnums:
+                self.pool.add_joins(fieldname, join.encode("utf-8"), docnums, counts)
 
     def _commit_toc(self, segments):
         """Whoosh's commit point, made durable and checksummed. Whoosh writes the new TOC to
@@ -421,7 +541,10 @@ def fold_into_largest(writer, segments: list) -> list:
     others = [segment for segment in segments if segment is not largest]
     recent = writer.docnum - writer.docbase + sum(segment.doc_count() for segment in others)
     base = largest.doc_count_all()
-    if recent * FOLD_RATIO >= base or largest.deleted_count() * FOLD_RATIO >= base:
+    # `optimize` (`Index.optimize`) asks for one segment: Whoosh only honours it without a
+    # merge policy of the writer's own, which this is.
+    crowded = recent * FOLD_RATIO >= base or largest.deleted_count() * FOLD_RATIO >= base
+    if writer.optimize or crowded:
         merged = segments
     else:
         merged = others
@@ -466,6 +589,33 @@ def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
             found.append((matcher.id(), matcher.weight()))
             matcher.next()
     return [item for item in found if item[0] not in hidden] if hidden else found
+
+
+def read_joins(reader, fieldname: str, join: str) -> list[tuple[int, int]]:
+    """(document, count) of a join's postings in a segment's join table, in document order,
+    without the segment's deleted documents; [] when no document has it. Raises
+    `joins.DamagedJoinTable` when the segment has no readable join table."""
+    if isinstance(reader, EmptyReader):  # an index without segments
+        return []
+    documents, counts = join_table(reader).postings(fieldname, join)
+    found = list(zip(documents, counts, strict=True))
+    if documents and reader.has_deletions():
+        hidden = set(reader.segment().deleted_docs())
+        return [item for item in found if item[0] not in hidden]
+    return found
+
+
+def check_joins(reader) -> None:
+    """Decode the whole join table of a segment, when its schema has join fields. Raises
+    `joins.DamagedJoinTable` when it is missing or damaged."""
+    if join_fields(reader.schema):
+        join_table(reader).check(reader.doc_count_all())
+
+
+def join_table(reader) -> joins.JoinTable:
+    """A segment reader's join table, its deleted documents included (opened once a
+    reader). Raises `joins.DamagedJoinTable` when the segment has no readable one."""
+    return reader._terms.join_table(reader.storage(), reader.segment())
 
 
 def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[int, set[int]]:

@@ -20,7 +20,7 @@ from whoosh import matching, query
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import is_cjk, normalize
-from .codec import read_positions, read_postings
+from .codec import read_joins, read_positions, read_postings
 from .plan import ContainsPlan
 from .schema import JOINS
 from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
@@ -148,15 +148,15 @@ class Contains(query.Query):
             return counts, full
         joins = JOINS[field]
         if len(text) == 2:  # the join is the text: its postings count the crossings
-            for doc, frequency in read_postings(reader, joins, text):
+            for doc, frequency in read_joins(reader, joins, text):
                 counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
             return counts, full
         pairs = {text[i : i + 2] for i in range(len(text) - 1)}
-        candidates = {doc for pair in pairs for doc, _ in read_postings(reader, joins, pair)}
+        candidates = {doc for pair in pairs for doc, _ in read_joins(reader, joins, pair)}
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
-            candidates &= {doc for doc, _ in read_postings(reader, joins, pair)} | (
+            candidates &= {doc for doc, _ in read_joins(reader, joins, pair)} | (
                 self._documents(reader, words)
             )
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere

@@ -10,6 +10,7 @@ from whoosh import columns, fields, formats
 from .analysis import Analyzer
 from .codec import (
     Codec,  # noqa: F401  (older indexes' segments pickle it under this name)
+    JoinTableField,
     WordPositions,
 )
 from .collapse import KEY_FIELD, duplicate_key
@@ -43,10 +44,11 @@ class WordField(fields.FieldType):
         return bs.decode("utf-8")
 
 
-class JoinField(fields.FieldType):
-    """A field of pre-analyzed terms with their frequencies only: no positions, no stored
-    value, no field length. It finds documents; the query stage checks them (`matching.py`).
-    `index()` receives `(term_bytes, frequency, weight, b"")` tuples."""
+class JoinField(JoinTableField):
+    """A field of pre-analyzed joins with their counts only: no positions, no stored value,
+    no field length, kept in each segment's join table. It finds documents; the query stage
+    checks them (`matching.py`). `index()` receives `(join_bytes, count, count, b"")`
+    tuples."""
 
     def __init__(self):
         super().__init__(formats.Frequency(), analyzer=None, scorable=False, stored=False)

@@ -33,8 +33,9 @@ from .errors import (
 from .schema import make_schema
 from .vocabulary import Vocabulary
 
-# 2: the join fields (title_joins, body_joins); 3: compact word positions (codec.WordPositions)
-FORMAT_VERSION = 3
+# 2: the join fields (title_joins, body_joins); 3: compact word positions (codec.WordPositions);
+# 4: the joins in each segment's join table (joins.py), not in Whoosh's term table
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"

@@ -3,7 +3,8 @@
 `index_parts(folder)` splits the files of an index into the parts a format change would
 cut: stored fields (each field's share), each field's term records, postings (in blocks of
 the postings file, or inlined in the term record) and, for the word fields, the positions
-inside those postings; the columns; the vocabulary file; the term table's own overhead.
+inside those postings; each join field's records and postings in the join table
+(`searchkit.joins`); the columns; the vocabulary file; the term table's own overhead.
 
 `stage_times(index, queries)` runs each query once under cProfile (its first run: the
 index is opened fresh for it) and adds up each function's own time by pipeline stage,
@@ -25,6 +26,8 @@ from pathlib import Path
 from whoosh.codec.whoosh3 import W3TermInfo
 
 from searchkit import Index, QueryError
+from searchkit.codec import join_fields, join_table
+from searchkit.joins import RECORD_BYTES, encode_postings
 
 WORD_FIELDS = ("title", "body")
 
@@ -134,6 +137,7 @@ def index_parts(folder: Path) -> list[tuple[str, int]]:
         for leaf in reader.leaf_readers():
             leaf = leaf[0] if isinstance(leaf, tuple) else leaf
             _term_parts(leaf, parts)
+            _join_parts(leaf, parts)
             _column_parts(leaf, parts)
     finally:
         reader.close()
@@ -180,6 +184,16 @@ def _term_parts(leaf, parts: dict[str, int]) -> None:
     parts["term table overhead (hash index)"] += (
         storage.file_length(segment.make_filename(".trm")) - counted
     )
+
+
+def _join_parts(leaf, parts: dict[str, int]) -> None:
+    """The join table's bytes, by field: a record per join, and its postings (encoded again:
+    the encoding is deterministic); its header goes to "other"."""
+    if not join_fields(leaf.schema):
+        return
+    for field, _, documents, counts in join_table(leaf).items():
+        parts[f"{field}: join table records"] += RECORD_BYTES
+        parts[f"{field}: join table postings"] += len(encode_postings(documents, counts))
 
 
 def _block_positions(postfile, offset: int, length: int) -> int:
