@@ -203,6 +203,17 @@ class LeafMatcher(W3LeafMatcher):
     for every posting. Such a block reads as Whoosh reads a format without values: None.
     """
 
+    def _read_ids(self):
+        if self._byteids:
+            super()._read_ids()
+            return
+        if self._data is None:
+            self._read_data()
+        # Whoosh stores the gaps between ids and adds them up with a Python generator
+        # (`delta_decode`, ~1.4 µs an id: 6,500 ids, 9 ms of the first run of ＧＤＰ);
+        # `accumulate` gives the same sums at C speed.
+        self._ids = tuple(accumulate(self._data[0]))
+
     def _read_weights(self):
         super()._read_weights()
         if isinstance(self._weights, tuple):  # as Whoosh writes them: float32s
