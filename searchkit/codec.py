@@ -26,7 +26,7 @@ third path that indexes depend on for good.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from itertools import accumulate, repeat
 from operator import sub
@@ -496,12 +496,18 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
         while matcher.is_active() and following < len(docs):
             top = matcher.block_max_id()
             if docs[following] <= top:  # a wanted document may be in this block
+                end = bisect_right(docs, top, following)
                 matcher._read_ids()
-                hits = [i for i, doc in enumerate(matcher._ids) if doc in wanted]
+                ids = matcher._ids  # sorted: look the few wanted documents up
+                hits = [
+                    i
+                    for doc in docs[following:end]
+                    if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
+                ]
                 if hits:
                     matcher._read_values()
-                    found.update((matcher._ids[i], set(decode(matcher._values[i]))) for i in hits)
-                following = bisect_right(docs, top, following)
+                    found.update((ids[i], set(decode(matcher._values[i]))) for i in hits)
+                following = end
             matcher._next_block()
     else:
         while matcher.is_active():
