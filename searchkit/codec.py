@@ -498,12 +498,15 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
             if docs[following] <= top:  # a wanted document may be in this block
                 end = bisect_right(docs, top, following)
                 matcher._read_ids()
-                ids = matcher._ids  # sorted: look the few wanted documents up
-                hits = [
-                    i
-                    for doc in docs[following:end]
-                    if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
-                ]
+                ids, block_docs = matcher._ids, docs[following:end]
+                if 4 * len(block_docs) < len(ids):  # a few: look them up in the sorted ids
+                    hits = [
+                        i
+                        for doc in block_docs
+                        if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
+                    ]
+                else:  # many: test every id (break-even ~30 of 128, measured)
+                    hits = [i for i, doc in enumerate(ids) if doc in wanted]
                 if hits:
                     matcher._read_values()
                     found.update((ids[i], set(decode(matcher._values[i]))) for i in hits)
