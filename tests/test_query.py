@@ -289,6 +289,27 @@ def test_a_question_with_a_quoted_phrase_is_relaxed(handmade_index):
     assert handmade_index.search("title:缩表隔夜").total == 0  # a field search: no best match
 
 
+def test_a_one_word_query_skips_the_relaxed_tier_that_could_only_find_exact_hits(
+    handmade_index, monkeypatch
+):
+    from searchkit import query
+    from searchkit.query import build
+
+    vocab, analyzer = handmade_index.vocabulary(), handmade_index.analyzer
+    assert "缩表" in vocab
+    assert build(parse("缩表"), vocab, analyzer, False).relaxed is None
+    # Two words, or a text that is no indexed word, can find posts beyond the exact hits.
+    assert build(parse("缩表 加息"), vocab, analyzer, False).relaxed is not None
+    assert "缩表隔夜" not in vocab
+    assert build(parse("缩表隔夜"), vocab, analyzer, False).relaxed is not None
+    # A one-word search finds and ranks what it did with the tier run.
+    words = ["缩表", "美联储", "加息", "mlf"]
+    skipped = [handmade_index.search(word).to_dict() for word in words]
+    monkeypatch.setattr(query, "_finds_only_exact_hits", lambda relaxed, exact: False)
+    assert [handmade_index.search(word).to_dict() for word in words] == skipped
+    assert all(result["total"] > 0 for result in skipped)
+
+
 @pytest.mark.needs_corpus
 @pytest.mark.parametrize(
     "question",
