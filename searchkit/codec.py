@@ -34,11 +34,13 @@ from mmap import mmap
 from operator import sub
 from pathlib import Path
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     W3Codec,
     W3LeafMatcher,
+    W3PerDocReader,
+    W3PerDocWriter,
     W3PostingsWriter,
     W3TermsReader,
     _lenfield,
@@ -51,10 +53,12 @@ from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
-from . import joins
+from . import joins, stored
 
 INLINE_POSTINGS = 16
 JOINS_EXT = ".jns"  # a segment's join table (`joins.py`), a file of its compound file
+# A segment's stored fields (`stored.py`): Whoosh's name for its stored-fields column.
+STORED_EXT = "._stored" + W3Codec.COLUMN_EXT
 
 # A gap between positions is one character (`WordPositions`); the last plane's last code
 # point instead carries `_CARRY` to the next gap, for gaps that no character can hold.
@@ -135,7 +139,9 @@ class Codec(W3Codec):
       (most joins and many words are that rare, and a block costs a pickle and a zlib call);
     * a block's or term record's `WordPositions` values are one string (`_pack`), and its
       whole-number weights ints (`_small_weights`): with Whoosh's pickles of each value and
-      float, positions were a third of the index (docs/internals.md, "Index format and size").
+      float, positions were a third of the index (docs/internals.md, "Index format and size");
+    * the stored fields are compressed against a preset dictionary made from the segment's
+      own documents (`stored.py`; `_PerDocWriter`, `_PerDocReader`), not each alone.
 
     Segments pickle their codec: indexes written before this module existed name it
     `searchkit.schema.Codec`, which `schema.py` keeps importing for them.
@@ -166,6 +172,12 @@ class Codec(W3Codec):
             )
         offset, length = terminfo.extent()
         return LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+    def per_document_writer(self, storage, segment):
+        return _PerDocWriter(self, storage, segment)
+
+    def per_document_reader(self, storage, segment):
+        return _PerDocReader(storage, segment)
 
     def terms_reader(self, storage, segment):
         name = segment.make_filename(self.TERMS_EXT)
@@ -204,23 +216,78 @@ class _TermsReader(W3TermsReader):
         super().close()
 
 
-def _segment_file(storage, segment, ext: str) -> tuple[bytes | mmap, int, int]:
+def _segment_file(
+    storage, segment, ext: str, missing: type[ValueError] = joins.DamagedJoinTable
+) -> tuple[bytes | mmap, int, int]:
     """Where a segment's file is: (the memory map of the compound file, offset, length) when
     the segment is one (Whoosh's own `open_file` copies the whole file into a BytesIO), else
-    (its bytes, 0, their length). Raises `joins.DamagedJoinTable` when the segment lacks
-    the file."""
+    (its bytes, 0, their length). Raises `missing` when the segment lacks the file."""
     name = segment.make_filename(ext)
     compound = getattr(storage, "a", storage)  # a SegmentReader's OverlayStorage
     if isinstance(compound, CompoundStorage) and compound.file_exists(name) and compound._source:
         return compound._source, *compound.range(name)
     if not storage.file_exists(name):
-        raise joins.DamagedJoinTable(f"segment {segment.segment_id()} has no join table")
+        raise missing(f"segment {segment.segment_id()} has no {ext} file")
     handle = storage.open_file(name)
     try:
         data = handle.read()
     finally:
         handle.close()
     return data, 0, len(data)
+
+
+class _PerDocWriter(W3PerDocWriter):
+    """Whoosh's per-document writer, with the stored fields in a `stored.StoredWriter`."""
+
+    def _create_column(self, fieldname, column):
+        if fieldname == "_stored":  # Whoosh's name for them
+            column = _StoredColumn()
+        super()._create_column(fieldname, column)
+
+
+class _StoredColumn(columns.Column):
+    """Whoosh's column seam for `stored.StoredWriter`: Whoosh's per-document writer gives
+    it each document's stored fields (a dict). `_PerDocReader` reads them back."""
+
+    def writer(self, dbfile):
+        return _StoredColumnWriter(dbfile)
+
+
+class _StoredColumnWriter(columns.ColumnWriter):
+    def __init__(self, dbfile):
+        super().__init__(dbfile)
+        self._stored = stored.StoredWriter(dbfile)
+
+    def add(self, docnum, value):
+        self.fill(docnum)
+        self._stored.add(value)
+
+    def fill(self, docnum):
+        while len(self._stored) < docnum:  # documents without stored fields
+            self._stored.add(None)
+
+    def finish(self, doccount):
+        self.fill(doccount)
+        self._stored.finish()
+
+
+class _PerDocReader(W3PerDocReader):
+    """Whoosh's per-document reader, reading the stored fields `_PerDocWriter` writes."""
+
+    _stored: stored.StoredReader | None = None
+
+    def stored_fields(self, docnum):
+        """The document's stored fields ({} for none). Raises `stored.DamagedStoredFields`,
+        `zlib.error` or an unpickling error when they are damaged."""
+        if self._stored is None:
+            damaged = stored.DamagedStoredFields
+            where = _segment_file(self._storage, self._segment, STORED_EXT, damaged)
+            self._stored = stored.StoredReader(*where)
+        return self._stored[docnum] or {}
+
+    def close(self):
+        self._stored = None  # let go of the compound file's map
+        super().close()
 
 
 class _PostingsWriter(W3PostingsWriter):

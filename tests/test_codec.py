@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -35,6 +36,8 @@ from searchkit.codec import (
     read_positions,
     read_postings,
 )
+from searchkit.documents import read_post
+from searchkit.schema import document_fields
 from searchkit.storage import read_pointer
 
 WHOOSH_SUITE_PLUGIN = Path(__file__).parent / "whoosh_suite"
@@ -348,6 +351,44 @@ def test_whole_columns_equal_whoosh_one_document_at_a_time(segmented):
             assert bytes_column(reader, "dupkey") == list(reader.column_reader("dupkey"))
             assert bytes_column(reader, "file") == list(reader.column_reader("file"))
             assert len(set(bytes_column(reader, "dupkey"))) > count // 2
+
+
+def expected_stored(reader, path: str, analyzer: Analyzer) -> dict:
+    """The stored fields Whoosh keeps of the post at `path` read afresh: each stored field's
+    `_stored_<name>` value when given, else its value, without Nones."""
+    values, _ = document_fields(read_post(path), analyzer)
+    stored = {}
+    for name, field in reader.schema.items():
+        value = values.get(f"_stored_{name}", values.get(name))
+        if field.stored and value is not None:
+            stored[name] = value
+    return stored
+
+
+@pytest.mark.needs_corpus
+def test_stored_fields_read_back_as_the_posts_after_merges_and_deletions(segmented, tmp_path):
+    """Every stored field of every live post, in each segment (merged ones and one with
+    deleted documents) and after `optimize` merges them into one, equals the post read
+    again; a deleted document keeps its stored fields until a merge drops it."""
+    analyzer = Analyzer()
+    folder = Path(segmented.storage.folder)
+    copy = tmp_path / "index"
+    shutil.copytree(folder.parent, copy)
+    Index.open(copy).optimize()
+    for path, segments in ((folder, 2), (copy / read_pointer(copy), 1)):
+        with open_dir(str(path)).reader() as multi:
+            leaves = [leaf for leaf, _ in multi.leaf_readers()]
+            assert len(leaves) == segments
+            checked = 0
+            for reader in leaves:
+                for docnum in range(reader.doc_count_all()):
+                    fields = reader.stored_fields(docnum)
+                    if reader.is_deleted(docnum):
+                        assert fields["id"]  # still readable until a merge drops it
+                        continue
+                    assert fields == expected_stored(reader, fields["path"], analyzer)
+                    checked += 1
+            assert checked == multi.doc_count() == len(list(load_posts(FINEWS))) + 300 - 39
 
 
 @pytest.mark.needs_corpus

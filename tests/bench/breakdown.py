@@ -26,8 +26,9 @@ from pathlib import Path
 from whoosh.codec.whoosh3 import W3TermInfo
 
 from searchkit import Index, QueryError
-from searchkit.codec import join_fields, join_table
+from searchkit.codec import STORED_EXT, join_fields, join_table
 from searchkit.joins import RECORD_BYTES, encode_postings
+from searchkit.stored import PICKLE_PROTOCOL, StoredReader
 
 WORD_FIELDS = ("title", "body")
 
@@ -214,19 +215,27 @@ def _block_positions(postfile, offset: int, length: int) -> int:
 
 
 def _column_parts(leaf, parts: dict[str, int]) -> None:
-    """The per-document columns; the stored fields split by each field's share of the
-    uncompressed values (they are compressed together, a document at a time)."""
+    """The per-document columns; the stored fields' dictionary and offsets, and their
+    documents split by each field's share of the uncompressed values (they are compressed
+    together, a document at a time: `searchkit.stored`)."""
     storage, segment = leaf._storage, leaf._segment
     prefix = segment.make_filename(".")
+    stored_name = segment.make_filename(STORED_EXT)
     for name in storage.list():
-        if name.startswith(prefix) and name.endswith(".col") and name != f"{prefix}_stored.col":
+        if name.startswith(prefix) and name.endswith(".col") and name != stored_name:
             column = name[len(prefix) : -len(".col")]
             parts[f"column {column}"] += storage.file_length(name)
-    stored = storage.file_length(f"{prefix}_stored.col")
+    length = storage.file_length(stored_name)
+    handle = storage.open_file(stored_name)
+    try:
+        overhead = StoredReader(handle.read(), 0, length).overhead
+    finally:
+        handle.close()
+    parts["stored fields: dictionary and offsets"] += overhead
     sizes: dict[str, int] = defaultdict(int)
     for docnum in range(leaf.doc_count_all()):
         for field, value in leaf.stored_fields(docnum).items():
-            sizes[field] += len(pickle.dumps(value, 2))
+            sizes[field] += len(pickle.dumps(value, PICKLE_PROTOCOL))
     whole = sum(sizes.values()) or 1
     for field, size in sizes.items():
-        parts[f"stored {field}"] += round(stored * size / whole)
+        parts[f"stored {field}"] += round((length - overhead) * size / whole)
