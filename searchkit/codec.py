@@ -6,10 +6,12 @@ searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a code
 inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
 `InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
 block at a time (`Writer`), a join table in every segment (`JoinTableField`, `read_joins`;
-its format is `joins.py`), and a merge policy that keeps at most two segments
-(`fold_into_largest`). Every Whoosh code path reads these segments back: searches, segment
-merges on commit, `add_reader`, deletions, `doc_count`. For speed the search path reads
-postings a block at a time (`read_postings`, `read_positions`), below Whoosh's matcher API.
+its format is `joins.py`), stored fields compressed against a dictionary of the segment's
+own documents (`_PerDocWriter`, `_PerDocReader`; their format is `stored.py`), and a merge
+policy that keeps at most two segments (`fold_into_largest`). Every Whoosh code path reads
+these segments back: searches, segment merges on commit, `add_reader`, deletions,
+`doc_count`. For speed the search path reads postings a block at a time (`read_postings`,
+`read_positions`), below Whoosh's matcher API.
 What else needs a Whoosh private has a named function here (`set_total`, `finish_writer`,
 `live_toc`, `latest_generation`), so no other module touches one.
 

@@ -7,11 +7,12 @@ Whoosh compresses each document alone without a dictionary (zlib level 3), and a
 Chinese article has little to repeat within itself. A preset dictionary is text that zlib
 may refer back to as if it came before the document: here the first kilobyte of 32
 documents spread over the segment's first few megabytes, which holds the pickle's field
-names, the corpus's usual openings (央视网消息（新闻联播）：) and common phrasing. On 3,000
-news articles, against Whoosh's level 3: this dictionary 0.66-0.72 of its bytes; the most
-common 2-4 character n-grams of other articles (32 KB) 0.80; jieba's most frequent words
-0.93; level 9 alone 0.99; lzma 1.05 (worse). Decompressing against it costs what Whoosh's
-decompression costs (~11 µs a news article, `compress`).
+names, the corpus's usual openings (央视网消息（新闻联播）：) and common phrasing. On the
+news corpus (19,547 articles) the stored fields take 13.70 MB instead of Whoosh's 19.18
+(0.71). Measured on 3,000 articles against Whoosh's bytes, other ways did worse: a 32 KB
+dictionary of the most common 2-4 character n-grams of other articles 0.80-0.82, of jieba's
+most frequent words 0.93; level 9 alone 0.99; lzma 1.05. Decompressing against the
+dictionary costs what Whoosh's decompression costs (~12 µs an article, `compress`).
 
 Layout (numbers little-endian)::
 
@@ -42,7 +43,9 @@ PIECE_BYTES = 1024
 # Documents held back (their pickles' bytes) to sample the dictionary from before the first
 # is written: enough to spread the sample over ~2,500 news articles, few enough to hold.
 SAMPLE_BYTES = 4 * 1024 * 1024
-# Level 6 against the dictionary: 0.66 of Whoosh's bytes, level 3 0.68, level 1 0.73.
+# Level 6: on 500 news articles against their segment's dictionary, level 3 took 3% more
+# bytes, level 1 9%, level 9 0.4% less. It compresses an article in ~140 µs (Whoosh's level 3
+# without a dictionary ~50 µs): ~1.7 s more for 19,547 articles, within a build's noise.
 LEVEL = 6
 PICKLE_PROTOCOL = 5
 
