@@ -31,7 +31,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from itertools import accumulate, repeat
+from itertools import accumulate, pairwise, repeat
 from mmap import mmap
 from operator import sub
 from pathlib import Path
@@ -381,14 +381,17 @@ class TermPool:
     and weights, plus its position bytes, and only the terms are sorted.
 
     A posting's value is kept only when it is not empty, so a term's postings carry either
-    a value each (positions) or none (ids); a term that mixes the two is refused.
+    a value each (positions) or none (ids); a term that mixes the two is refused. A term's
+    values are kept end to end in one `bytearray` with an array of where each ends: a bytes
+    object and a list slot each cost ~40 bytes a posting more, ~400 MB of a 60,000-post
+    build's peak.
 
     The postings of `join_fields` (`JoinTableField`s) are kept apart, as document numbers
     and counts, for the segment's join table (`join_postings`).
     """
 
     def __init__(self, join_fields: frozenset[str] = frozenset()):
-        self.terms: dict[tuple[str, bytes], tuple[array, array, list]] = {}
+        self.terms: dict[tuple[str, bytes], tuple[array, array, bytearray, array]] = {}
         self.fieldnames: set[str] = set()  # Whoosh's pool interface
         self.join_fields = join_fields
         self.joins: dict[tuple[str, bytes], tuple[array, array]] = {}
@@ -398,16 +401,18 @@ class TermPool:
         if fieldname in self.join_fields:
             self.add_joins(fieldname, text, (docnum,), (int(weight),))
             return
-        postings = self._postings(fieldname, text)
-        postings[0].append(docnum)
-        postings[1].append(weight)
+        docnums, weights, values, ends = self._postings(fieldname, text)
+        docnums.append(docnum)
+        weights.append(weight)
         if value:
-            postings[2].append(value)
+            values += value
+            ends.append(len(values))
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         """(fieldname, term, docnum, weight, value) in field, term, document order."""
         for key in sorted(self.terms):
-            docnums, weights, values = self.terms[key]
+            docnums, weights, packed, ends = self.terms[key]
+            values = [bytes(packed[a:b]) for a, b in pairwise((0, *ends))] if ends else None
             rows = zip(docnums, weights, values or repeat(b"", len(docnums)), strict=True)
             for docnum, weight, value in sorted(rows) if _unsorted(docnums) else rows:
                 yield key[0], key[1], docnum, weight, value
@@ -420,7 +425,11 @@ class TermPool:
         postings = self._postings(fieldname, text)
         postings[0].extend(docnums)
         postings[1].extend(weights)
-        postings[2].extend(value for value in values if value)
+        packed, ends = postings[2], postings[3]
+        for value in values:
+            if value:
+                packed += value
+                ends.append(len(packed))
 
     def add_joins(self, fieldname: str, text: bytes, docnums, counts) -> None:
         """Add a join's postings: document numbers and counts."""
@@ -446,10 +455,15 @@ class TermPool:
         self.terms = {}
         self.joins = {}
 
-    def _postings(self, fieldname: str, text: bytes) -> tuple[array, array, list]:
+    def _postings(self, fieldname: str, text: bytes) -> tuple[array, array, bytearray, array]:
         postings = self.terms.get((fieldname, text))
         if postings is None:
-            postings = self.terms[fieldname, text] = (array("I"), array("f"), [])
+            postings = self.terms[fieldname, text] = (
+                array("I"),
+                array("f"),
+                bytearray(),
+                array("Q"),
+            )
             self.fieldnames.add(fieldname)
         return postings
 

@@ -53,12 +53,17 @@ def test_term_pool_yields_postings_in_field_term_document_order():
         ("body", b"a", 5, 1.0, b"p5"),
     ]:
         pool.add(item)
+    pool.add_postings("body", b"b", [4, 0], [1.0, 3.0], [b"long value", b"v"])  # a merge
+    pool.add_postings("id", b"x", [7], [1.0], [b""])  # no values
     assert list(pool.iter_postings()) == [
         ("body", b"a", 1, 1.0, b"p1"),
         ("body", b"a", 3, 2.0, b"p3"),
         ("body", b"a", 5, 1.0, b"p5"),
+        ("body", b"b", 0, 3.0, b"v"),
+        ("body", b"b", 4, 1.0, b"long value"),
         ("body", "逆回购".encode(), 0, 1.0, b"p0"),
         ("body_joins", "息预".encode(), 2, 1.0, b""),
+        ("id", b"x", 7, 1.0, b""),
     ]
 
 
