@@ -9,15 +9,22 @@ then where a query's first run spends its time and where the index's bytes go.
     python tests/bench/bench.py --corpus xwlb-2023+cmrc
     python tests/bench/bench.py --corpus all --sizes 5000,all        # growth with size
     python tests/bench/bench.py --corpus xwlb --skip-baseline --index DIR  # an index built before
+    python tests/bench/bench.py --corpus all --sizes 20000,60000 --engines searchkit,naive,tantivy
 
 Corpus: `+`-joined parts of `../shared/corpus`: `cmrc` (the 256 CMRC 2018 paragraphs),
 `xwlb-2022` ... `xwlb-2026` (one year of bulk/xinwenlianbo), `xwlb` (all years), and `all`
 (= `xwlb+cmrc`). CMRC paragraphs always come first, so `--sizes N` (the first N documents)
-keeps them and the natural-language queries keep their answers.
+keeps them and the natural-language queries keep their answers. A size past the corpus's end
+is filled with copies of its news articles (`replicas`: new ids, a tag word in letters at the
+end of the body so that searchkit does not collapse a copy into its original).
 
 The naive baseline is the issue's "OrGroup" row: a Whoosh schema with `ID(stored=True)` and
 `TEXT(analyzer=jieba.analyse.ChineseAnalyzer())` title and body, the default writer and one
 commit; queries parsed by `MultifieldParser(["title", "body"], group=OrGroup)`, top 10.
+`--engines` adds tantivy + jieba (`pip install tantivy`, a benchmark-only dependency; skipped
+with a line on stderr when missing): title and body cut by that same `ChineseAnalyzer` (jieba's
+search mode) and joined by spaces into whitespace-tokenized fields; a query is cut the same
+way, any of its words in title or body (an OR), top 10 by tantivy's BM25.
 
 How each figure is measured:
 
