@@ -112,3 +112,14 @@ def test_tantivy_finds_a_post_by_any_word_of_the_query(tmp_path):
     assert set(engine.search("长江 央行")) == {"n1", "n2"}  # an OR, as the Whoosh baseline's
     assert engine.matching_ids("降息") == {"n2"}
     assert engine.search("的") == []  # the baseline's stop list leaves no word: no hits
+
+
+def test_engines_put_searchkit_first_and_refuse_an_unknown_one():
+    def engines(text, skip_baseline=False):
+        return bench.parse_engines(argparse.Namespace(engines=text, skip_baseline=skip_baseline))
+
+    assert engines("naive,searchkit,naive") == ["searchkit", "naive"]
+    assert engines("searchkit,naive", skip_baseline=True) == ["searchkit"]
+    for wrong in ("naive", "searchkit,lucene"):
+        with pytest.raises(SystemExit, match="--engines takes searchkit"):
+            engines(wrong)

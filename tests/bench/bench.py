@@ -803,7 +803,7 @@ def scale_rows(runs: list[dict]) -> list[list[str]]:
                 [
                     f"{figures['documents']:,}",
                     label,
-                    format(build.get("seconds", 0.0), ".1f") if "seconds" in build else "-",
+                    format(build["seconds"], ".1f") if "seconds" in build else "-",
                     f"{build['peak_pss_mb']:,.0f} / {build['peak_rss_mb']:,.0f}"
                     if "peak_rss_mb" in build
                     else "-",
@@ -849,8 +849,8 @@ def markdown_table(table: list[list], head: list[str] | None = None) -> str:
     """`table` as a markdown table: the six standard columns, or `head` (its first two
     columns aligned left, the others right)."""
     if head is None:
-        head, align = ["figure", "searchkit", "naive", "ratio", "target", "ok?"], ["---:"] * 3
-        align = ["---", *align, "---", "---"]
+        head = ["figure", "searchkit", "naive", "ratio", "target", "ok?"]
+        align = ["---", "---:", "---:", "---:", "---", "---"]
     else:
         align = ["---", "---"] + ["---:"] * (len(head) - 2)
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
@@ -942,7 +942,7 @@ def version() -> str:
 def parse_engines(options: argparse.Namespace) -> list[str]:
     """`--engines` as a list, searchkit first; tantivy dropped, with a line on stderr, when it
     is not installed (a benchmark-only dependency). Raises `SystemExit` for a bad list."""
-    names = options.engines.split(",")
+    names = list(dict.fromkeys(options.engines.split(",")))
     unknown = [name for name in names if name not in BUILDERS]
     if unknown or "searchkit" not in names:
         raise SystemExit(
@@ -953,7 +953,7 @@ def parse_engines(options: argparse.Namespace) -> list[str]:
     if "tantivy" in names and importlib.util.find_spec("tantivy") is None:
         print("bench: tantivy is not installed (pip install tantivy): skipping it", file=sys.stderr)
         names.remove("tantivy")
-    return ["searchkit"] + [name for name in dict.fromkeys(names) if name != "searchkit"]
+    return ["searchkit"] + [name for name in names if name != "searchkit"]
 
 
 def parse_sizes(text: str | None) -> list[int | None]:
