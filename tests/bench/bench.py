@@ -9,15 +9,22 @@ then where a query's first run spends its time and where the index's bytes go.
     python tests/bench/bench.py --corpus xwlb-2023+cmrc
     python tests/bench/bench.py --corpus all --sizes 5000,all        # growth with size
     python tests/bench/bench.py --corpus xwlb --skip-baseline --index DIR  # an index built before
+    python tests/bench/bench.py --corpus all --sizes 20000,60000 --engines searchkit,naive,tantivy
 
 Corpus: `+`-joined parts of `../shared/corpus`: `cmrc` (the 256 CMRC 2018 paragraphs),
 `xwlb-2022` ... `xwlb-2026` (one year of bulk/xinwenlianbo), `xwlb` (all years), and `all`
 (= `xwlb+cmrc`). CMRC paragraphs always come first, so `--sizes N` (the first N documents)
-keeps them and the natural-language queries keep their answers.
+keeps them and the natural-language queries keep their answers. A size past the corpus's end
+is filled with copies of its news articles (`replicas`: new ids, a tag word in letters at the
+end of the body so that searchkit does not collapse a copy into its original).
 
 The naive baseline is the issue's "OrGroup" row: a Whoosh schema with `ID(stored=True)` and
 `TEXT(analyzer=jieba.analyse.ChineseAnalyzer())` title and body, the default writer and one
 commit; queries parsed by `MultifieldParser(["title", "body"], group=OrGroup)`, top 10.
+`--engines` adds tantivy + jieba (`pip install tantivy`, a benchmark-only dependency; skipped
+with a line on stderr when missing): title and body cut by that same `ChineseAnalyzer` (jieba's
+search mode) and joined by spaces into whitespace-tokenized fields; a query is cut the same
+way, any of its words in title or body (an OR), top 10 by tantivy's BM25.
 
 How each figure is measured:
 
@@ -70,6 +77,7 @@ every figure noisy, so compare ratios from one run, not absolute times across ru
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -81,6 +89,7 @@ import sys
 import tempfile
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import breakdown
@@ -123,9 +132,62 @@ def corpus_files(spec: str) -> list[Path]:
 
 
 def load_corpus(spec: str, limit: int | None = None) -> list[dict]:
-    """The first `limit` (default all) {id, title, body} records of a corpus spec."""
-    records = [record for path in corpus_files(spec) for record in read_jsonl(path)]
-    return records[:limit]
+    """The first `limit` (default all) {id, title, body} records of a corpus spec; a `limit`
+    past its end is filled with copies of its news articles (`replicas`)."""
+    files = corpus_files(spec)
+    parts = [read_jsonl(path) for path in files]
+    records = [record for part in parts for record in part]
+    if limit is None or limit <= len(records):
+        return records[:limit]
+    # News only: copies of the CMRC paragraphs would hand every natural-language query the
+    # same answer several times over.
+    news = [
+        record
+        for path, part in zip(files, parts, strict=True)
+        if path.parent == NEWS
+        for record in part
+    ]
+    return records + replicas(news or records, limit - len(records))
+
+
+def replicas(records: list[dict], count: int) -> list[dict]:
+    """`count` copies of `records`, cycling through them: copy number k of a record has the
+    id `ID-copyK`, the same title, and its body ends with a tag in letters (`copy_tag`).
+
+    The tag makes each copy a distinct post to searchkit: its near-duplicate key drops
+    digits and whitespace (`collapse.duplicate_key`), so an untagged copy, or one numbered
+    in digits, would collapse into its original in every result list, and searchkit would
+    read deeper than on an archive of distinct posts. The title stays as it is, so the
+    headline queries read the same at every size; a tag word is in no query.
+
+    >>> [r["id"] for r in replicas([{"id": "a", "title": "", "body": ""}], 2)]
+    ['a-copy1', 'a-copy2']
+    """
+    copies = []
+    for n in range(count):
+        record, number = records[n % len(records)], n // len(records) + 1
+        copies.append(
+            {
+                "id": f"{record['id']}-copy{number}",
+                "title": record["title"],
+                "body": f"{record['body']}\n{copy_tag(number)}",
+                "copy": number,
+            }
+        )
+    return copies
+
+
+def copy_tag(number: int) -> str:
+    """`copya` for copy 1, ... `copyz`, `copyaa`: the copy number in letters (bijective base 26).
+
+    >>> copy_tag(1), copy_tag(26), copy_tag(27)
+    ('copya', 'copyz', 'copyaa')
+    """
+    letters = ""
+    while number:
+        number, digit = divmod(number - 1, 26)
+        letters = chr(ord("a") + digit) + letters
+    return "copy" + letters
 
 
 def text_bytes(records: list[dict]) -> int:
@@ -178,7 +240,49 @@ def build_naive(records: list[dict], folder: Path) -> float:
     return time.perf_counter() - started
 
 
-BUILDERS = {"searchkit": build_searchkit, "naive": build_naive}
+def baseline_words(analyzer, text: str) -> str:
+    """`text` as the baseline's analyzer cuts it (jieba's search mode, lower case, its stop
+    list), the words joined by spaces for tantivy's whitespace tokenizer."""
+    return " ".join(token.text for token in analyzer(text))
+
+
+def tantivy_schema():
+    """tantivy's schema: a stored raw id, and title and body already cut into words."""
+    import tantivy
+
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", tokenizer_name="whitespace")
+    builder.add_text_field("body", tokenizer_name="whitespace")
+    return builder.build()
+
+
+def build_tantivy(records: list[dict], folder: Path) -> float:
+    """Build the tantivy index of `records` in `folder`; return the seconds it took.
+
+    tantivy-py takes no Python tokenizer, so the text is cut before it gets there, by the
+    baseline's own analyzer (`baseline_words`): both engines index the same words, and the
+    comparison is of the engines. The cutting runs here, in one process (most of the time).
+    """
+    import jieba
+    import tantivy
+    from jieba.analyse import ChineseAnalyzer
+
+    jieba.setLogLevel(logging.WARNING)
+    analyzer = ChineseAnalyzer()
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = tantivy.Index(tantivy_schema(), path=str(folder)).writer()
+    for r in records:
+        title, body = baseline_words(analyzer, r["title"]), baseline_words(analyzer, r["body"])
+        writer.add_document(tantivy.Document(id=r["id"], title=title, body=body))
+    writer.commit()
+    writer.wait_merging_threads()
+    return time.perf_counter() - started
+
+
+BUILDERS = {"searchkit": build_searchkit, "naive": build_naive, "tantivy": build_tantivy}
+ENGINE_NAMES = {"searchkit": "searchkit", "naive": "Whoosh + jieba", "tantivy": "tantivy + jieba"}
 
 
 def build_child(engine: str, spec: str, limit: int | None, folder: Path) -> dict:
@@ -341,6 +445,42 @@ class NaiveEngine:
         self.searcher.close()
 
 
+class TantivyEngine:
+    """tantivy + jieba: the query cut as the baseline cuts it, any word in title or body
+    (an OR, as `OrGroup`), top 10 by tantivy's BM25."""
+
+    def __init__(self, folder: Path):
+        import jieba
+        import tantivy
+        from jieba.analyse import ChineseAnalyzer
+
+        jieba.setLogLevel(logging.WARNING)
+        self.tantivy = tantivy
+        index = tantivy.Index.open(str(folder))
+        self.schema, self.searcher = index.schema, index.searcher()
+        self.analyzer = ChineseAnalyzer()
+        self.failed: set[str] = set()
+
+    def query(self, text: str):
+        should, term = self.tantivy.Occur.Should, self.tantivy.Query.term_query
+        words = dict.fromkeys(baseline_words(self.analyzer, text).split())
+        clauses = [(should, term(self.schema, f, w)) for w in words for f in ("title", "body")]
+        return self.tantivy.Query.boolean_query(clauses)
+
+    def search(self, query: str, limit: int = 10) -> list[str]:
+        hits = self.searcher.search(self.query(query), limit).hits
+        return [self.searcher.doc(address)["id"][0] for _, address in hits]
+
+    def matching_ids(self, term: str) -> set[str]:
+        return set(self.search(term, limit=max(self.searcher.num_docs, 1)))
+
+    def close(self) -> None:
+        pass  # tantivy's searcher holds no file open past its own lifetime
+
+
+OTHER_ENGINES = {"naive": NaiveEngine, "tantivy": TantivyEngine}
+
+
 def contract_pattern(needle: str) -> re.Pattern:
     """What searchkit promises for a normalized term: Chinese text matches as a substring,
     letters and digits as whole tokens (`gdp` does not match `gdp4.8`; README, "Exact
@@ -455,16 +595,18 @@ def query_sets(records: list[dict], options: argparse.Namespace) -> dict[str, li
     """The queries of each kind: the public finance terms, CMRC questions, and news
     headlines of the corpus used as questions (`--headlines` of them, evenly spaced)."""
     questions = [q["query"] for q in read_jsonl(CMRC / "queries.jsonl")][: options.nl_queries]
-    step = max(len(records) // max(options.headlines, 1), 1)
-    headlines = [r["title"] for r in records[::step]][: options.headlines]
+    # Originals only: past the corpus's size the same headlines at every size, none twice.
+    originals = [r for r in records if "copy" not in r]
+    step = max(len(originals) // max(options.headlines, 1), 1)
+    headlines = [r["title"] for r in originals[::step]][: options.headlines]
     return {"keyword": read_terms(TERMS), "natural": questions, "headline": headlines}
 
 
 def measure(spec: str, limit: int | None, options: argparse.Namespace, work: Path) -> dict:
-    """Build, check and query both engines on the first `limit` documents of `spec`."""
+    """Build, check and query the engines on the first `limit` documents of `spec`."""
     records = load_corpus(spec, limit)
     figures: dict = {"corpus": spec, "documents": len(records), "text_bytes": text_bytes(records)}
-    names = ["searchkit"] if options.skip_baseline else ["searchkit", "naive"]
+    names = options.engines
     folders = {name: work / f"{name}-{len(records)}" for name in names}
     if options.index:  # measure an index built before (same corpus): no build figures
         folders["searchkit"] = options.index
@@ -476,8 +618,8 @@ def measure(spec: str, limit: int | None, options: argparse.Namespace, work: Pat
     figures["parts"] = breakdown.index_parts(folders["searchkit"])
     engines = {"searchkit": SearchkitEngine(folders["searchkit"])}
     engines["snippets"] = SearchkitEngine(folders["searchkit"], snippets=True)
-    if not options.skip_baseline:
-        engines["naive"] = NaiveEngine(folders["naive"])
+    for name in names[1:]:
+        engines[name] = OTHER_ENGINES[name](folders[name])
     print(f"bench: exact recall and queries ({len(records)} documents)", file=sys.stderr)
     queries = query_sets(records, options)
     for engine in engines.values():
@@ -642,27 +784,76 @@ def rows(figures: dict) -> list[list[str]]:
     return table
 
 
-def growth_rows(runs: list[dict]) -> list[list[str]]:
-    """First-run p50 at the largest size over p50 at the smallest, per engine and kind."""
-    small, large = runs[0], runs[-1]
+def scale_rows(runs: list[dict]) -> list[list[str]]:
+    """One row per size and engine: build, memory, size, and first-run and warm p50 / p95."""
+
+    def pair(engine, path, shown=".1f"):
+        values = [figure(engine, f"{path}.p{p}_ms") for p in (50, 95)]
+        return " / ".join("-" if v is None else format(v, shown) for v in values)
+
     table = []
-    for kind, label in QUERY_KINDS.items():
-        path = f"{kind}_first.p50_ms"
-        growth = [
-            figure(large.get(engine), path) / figure(small[engine], path)
-            if engine in small
-            else None
-            for engine in ("searchkit", "naive")
-        ]
-        label = f"{label} first-run p50 growth, {small['documents']:,} → {large['documents']:,}"
-        table.append(row(label, *growth, ".2f", "≤ 1.5×", lambda v, _: v <= 1.5, ratio=False))
+    for figures in runs:
+        for name, label in ENGINE_NAMES.items():
+            engine = figures.get(name)
+            if engine is None:
+                continue
+            build = engine["build"]
+            index_mb = build["index_bytes"] / MB
+            table.append(
+                [
+                    f"{figures['documents']:,}",
+                    label,
+                    format(build["seconds"], ".1f") if "seconds" in build else "-",
+                    f"{build['peak_pss_mb']:,.0f} / {build['peak_rss_mb']:,.0f}"
+                    if "peak_rss_mb" in build
+                    else "-",
+                    f"{index_mb:,.1f} ({build['index_bytes'] / figures['text_bytes']:.2f}×)",
+                ]
+                + [pair(engine, f"{kind}{when}") for kind in QUERY_KINDS for when in ("_first", "")]
+            )
     return table
 
 
-def markdown_table(table: list[list]) -> str:
-    """`table` as a markdown table with the six standard columns."""
-    head = ["figure", "searchkit", "naive", "ratio", "target", "ok?"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---:|---:|---:|---|---|"]
+def scale_head() -> list[str]:
+    """The columns of `scale_rows`."""
+    head = ["documents", "engine", "build s", "peak MB, PSS / RSS", "index MB (× text)"]
+    return head + [
+        f"{label} p50 / p95 ms, {when}"
+        for label in QUERY_KINDS.values()
+        for when in ("first run", "warm")
+    ]
+
+
+def growth_rows(runs: list[dict]) -> list[list[str]]:
+    """First-run p50 of each engine and query kind at each size over the size before."""
+    table = []
+    for name, label in ENGINE_NAMES.items():
+        for kind, kind_label in QUERY_KINDS.items():
+            path = f"{kind}_first.p50_ms"
+            cells = []
+            for small, large in pairwise(runs):
+                before, after = figure(small.get(name), path), figure(large.get(name), path)
+                cells.append(f"{after / before:.2f}×" if before and after else "-")
+            if any(cell != "-" for cell in cells):
+                table.append([label, kind_label, *cells])
+    return table
+
+
+def growth_head(runs: list[dict]) -> list[str]:
+    """The columns of `growth_rows`."""
+    steps = [f"{a['documents']:,} → {b['documents']:,}" for a, b in pairwise(runs)]
+    return ["engine", "query kind", *steps]
+
+
+def markdown_table(table: list[list], head: list[str] | None = None) -> str:
+    """`table` as a markdown table: the six standard columns, or `head` (its first two
+    columns aligned left, the others right)."""
+    if head is None:
+        head = ["figure", "searchkit", "naive", "ratio", "target", "ok?"]
+        align = ["---", "---:", "---:", "---:", "---", "---"]
+    else:
+        align = ["---", "---"] + ["---:"] * (len(head) - 2)
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(cells) + " |" for cells in table]
     return "\n".join(lines)
 
@@ -748,6 +939,23 @@ def version() -> str:
 # --- command line --------------------------------------------------------------------------
 
 
+def parse_engines(options: argparse.Namespace) -> list[str]:
+    """`--engines` as a list, searchkit first; tantivy dropped, with a line on stderr, when it
+    is not installed (a benchmark-only dependency). Raises `SystemExit` for a bad list."""
+    names = list(dict.fromkeys(options.engines.split(",")))
+    unknown = [name for name in names if name not in BUILDERS]
+    if unknown or "searchkit" not in names:
+        raise SystemExit(
+            f"bench: --engines takes searchkit and any of naive, tantivy, not {options.engines!r}"
+        )
+    if options.skip_baseline:
+        names = [name for name in names if name != "naive"]
+    if "tantivy" in names and importlib.util.find_spec("tantivy") is None:
+        print("bench: tantivy is not installed (pip install tantivy): skipping it", file=sys.stderr)
+        names.remove("tantivy")
+    return ["searchkit"] + [name for name in names if name != "searchkit"]
+
+
 def parse_sizes(text: str | None) -> list[int | None]:
     """`5000,all` -> [5000, None]; no `--sizes` means one run on the whole corpus."""
     if not text:
@@ -761,8 +969,17 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", default="xwlb-2023+cmrc", help="e.g. xwlb-2023+cmrc, all")
-    parser.add_argument("--sizes", metavar="N,N", help="first N documents, e.g. 5000,all")
+    parser.add_argument(
+        "--sizes",
+        metavar="N,N",
+        help="first N documents, e.g. 5000,all; past the corpus, copies of its news (replicas)",
+    )
     parser.add_argument("--skip-baseline", action="store_true", help="measure searchkit only")
+    parser.add_argument(
+        "--engines",
+        default="searchkit,naive",
+        help="searchkit and any of naive (plain Whoosh), tantivy; e.g. searchkit,naive,tantivy",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--nl-queries", type=int, default=300, metavar="N")
     parser.add_argument("--keyword-rounds", type=int, default=20, metavar="N")
@@ -782,6 +999,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = build_child(options.build_child, options.corpus, options.limit, options.out)
         print(json.dumps(figures))
         return 0
+    options.engines = parse_engines(options)
     command = "python tests/bench/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="searchkit-bench-") as work:
@@ -809,8 +1027,11 @@ def main(argv: list[str] | None = None) -> int:
         print(stage_table(figures["stages"]) + "\n")
         print("Where the index's bytes go:\n")
         print(parts_table(figures["parts"], figures["text_bytes"]) + "\n")
+    print("### scale\n\n" + markdown_table(scale_rows(runs), scale_head()) + "\n")
     if len(runs) > 1:
-        print("### growth\n\n" + markdown_table(growth_rows(runs)))
+        print(
+            "### growth of first-run p50\n\n" + markdown_table(growth_rows(runs), growth_head(runs))
+        )
     return 0
 
 

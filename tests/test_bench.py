@@ -1,0 +1,125 @@
+"""The benchmark runner's pure helpers (`tests/bench/bench.py`): corpus replication past the
+corpus's end, the headline queries, the scale and growth tables, the tantivy engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+# Appended, not prepended: tests/bench has its own history.py beside tests/history.py.
+sys.path.append(str(Path(__file__).parent / "bench"))
+import bench  # noqa: E402
+
+from searchkit.collapse import duplicate_key  # noqa: E402
+
+RECORDS = [
+    {"id": "n1", "title": "长江经济带", "body": "长江经济带生态环境保护发生了转折性变化。"},
+    {"id": "n2", "title": "央行降息", "body": "央行宣布降息25个基点。"},
+]
+
+
+def test_replicas_are_new_posts_that_do_not_collapse_into_their_originals():
+    copies = bench.replicas(RECORDS, 5)
+    assert [c["id"] for c in copies] == ["n1-copy1", "n2-copy1", "n1-copy2", "n2-copy2", "n1-copy3"]
+    assert [c["title"] for c in copies] == [r["title"] for r in RECORDS * 3][:5]
+    assert all(c["body"].startswith(RECORDS[n % 2]["body"]) for n, c in enumerate(copies))
+    keys = [duplicate_key(r["title"], r["body"]) for r in RECORDS + copies]
+    assert len(set(keys)) == len(keys)
+
+
+def test_copy_tags_are_letters_so_the_duplicate_key_keeps_them():
+    assert [bench.copy_tag(n) for n in (1, 2, 26, 27, 52, 703)] == [
+        "copya",
+        "copyb",
+        "copyz",
+        "copyaa",
+        "copyaz",
+        "copyaaa",
+    ]
+
+
+@pytest.mark.needs_corpus
+def test_load_corpus_fills_past_its_end_with_copies_of_its_news_only():
+    whole = bench.load_corpus("xwlb-2022+cmrc")
+    assert bench.load_corpus("xwlb-2022+cmrc", 300) == whole[:300]
+    grown = bench.load_corpus("xwlb-2022+cmrc", len(whole) + 3)
+    assert grown[: len(whole)] == whole
+    news = [r for r in whole if not r["id"].startswith("cmrc")]
+    assert [r["id"] for r in grown[len(whole) :]] == [f"{r['id']}-copy1" for r in news[:3]]
+
+
+def test_headline_queries_come_from_the_originals_whatever_the_size():
+    options = argparse.Namespace(nl_queries=0, headlines=2)
+    before = bench.query_sets(RECORDS, options)["headline"]
+    after = bench.query_sets(RECORDS + bench.replicas(RECORDS, 6), options)["headline"]
+    assert before == after == ["长江经济带", "央行降息"]
+
+
+def run(documents: int, p50s: dict[str, float]) -> dict:
+    """One size's figures as `bench.measure` returns them, with a first-run keyword p50."""
+    figures = {"documents": documents, "text_bytes": 2 * bench.MB}
+    for name, p50 in p50s.items():
+        build = {
+            "seconds": 1.5,
+            "peak_pss_mb": 100.0,
+            "peak_rss_mb": 120.0,
+            "index_bytes": bench.MB,
+        }
+        figures[name] = {"build": build, "keyword_first": {"p50_ms": p50, "p95_ms": 2 * p50}}
+    return figures
+
+
+def test_scale_rows_give_each_engine_of_each_size_a_row():
+    runs = [run(20_000, {"searchkit": 2.0, "naive": 1.0}), run(60_000, {"searchkit": 3.0})]
+    table = bench.scale_rows(runs)
+    assert [row[:2] for row in table] == [
+        ["20,000", "searchkit"],
+        ["20,000", "Whoosh + jieba"],
+        ["60,000", "searchkit"],
+    ]
+    assert table[0][2:6] == ["1.5", "100 / 120", "1.0 (0.50×)", "2.0 / 4.0"]
+    assert table[0][6] == "- / -"  # no warm keyword figures in this run
+    assert len(bench.scale_head()) == len(table[0])
+
+
+def test_growth_rows_divide_each_size_by_the_one_before():
+    runs = [
+        run(20_000, {"searchkit": 2.0, "naive": 1.0}),
+        run(60_000, {"searchkit": 3.0, "naive": 4.0}),
+        run(200_000, {"searchkit": 6.0}),
+    ]
+    table = bench.growth_rows(runs)
+    assert table == [
+        ["searchkit", "keyword", "1.50×", "2.00×"],
+        ["Whoosh + jieba", "keyword", "4.00×", "-"],
+    ]
+    assert bench.growth_head(runs) == [
+        "engine",
+        "query kind",
+        "20,000 → 60,000",
+        "60,000 → 200,000",
+    ]
+
+
+def test_tantivy_finds_a_post_by_any_word_of_the_query(tmp_path):
+    pytest.importorskip("tantivy")
+    bench.build_tantivy(RECORDS, tmp_path / "tantivy")
+    engine = bench.TantivyEngine(tmp_path / "tantivy")
+    assert engine.search("长江") == ["n1"]
+    assert set(engine.search("长江 央行")) == {"n1", "n2"}  # an OR, as the Whoosh baseline's
+    assert engine.matching_ids("降息") == {"n2"}
+    assert engine.search("的") == []  # the baseline's stop list leaves no word: no hits
+
+
+def test_engines_put_searchkit_first_and_refuse_an_unknown_one():
+    def engines(text, skip_baseline=False):
+        return bench.parse_engines(argparse.Namespace(engines=text, skip_baseline=skip_baseline))
+
+    assert engines("naive,searchkit,naive") == ["searchkit", "naive"]
+    assert engines("searchkit,naive", skip_baseline=True) == ["searchkit"]
+    for wrong in ("naive", "searchkit,lucene"):
+        with pytest.raises(SystemExit, match="--engines takes searchkit"):
+            engines(wrong)
