@@ -513,13 +513,7 @@ class Writer(SegmentWriter):
                 postfile, terminfo, self.schema[fieldname].format
             )
             docnums, weights, values = _all_postings(matcher)
-            if docmap is None:
-                docnums = [docnum + startdoc for docnum in docnums]
-            else:  # deleted documents have no new number: they are left out
-                kept = [i for i, docnum in enumerate(docnums) if docnum in docmap]
-                docnums = [docmap[docnums[i]] for i in kept]
-                weights = [weights[i] for i in kept]
-                values = [values[i] for i in kept]
+            docnums, weights, values = _renumbered(docnums, startdoc, docmap, weights, values)
             if docnums:
                 self.pool.add_postings(fieldname, text, docnums, weights, values)
         if not self.pool.join_fields:
@@ -527,12 +521,7 @@ class Writer(SegmentWriter):
         for fieldname, join, docnums, counts in join_table(reader).items():
             if fieldname not in self.pool.join_fields:
                 continue
-            if docmap is None:
-                docnums = [docnum + startdoc for docnum in docnums]
-            else:  # deleted documents have no new number: they are left out
-                kept = [i for i, docnum in enumerate(docnums) if docnum in docmap]
-                docnums = [docmap[docnums[i]] for i in kept]
-                counts = [counts[i] for i in kept]
+            docnums, counts = _renumbered(docnums, startdoc, docmap, counts)
             if docnums:
                 self.pool.add_joins(fieldname, join.encode("utf-8"), docnums, counts)
 
@@ -573,6 +562,16 @@ class Writer(SegmentWriter):
         clean_files(self.storage, self.indexname, self.generation, segments)
         if isinstance(self.storage, FileStorage):
             integrity.remove_stale_records(Path(self.storage.folder), self.generation)
+
+
+def _renumbered(docnums, startdoc: int, docmap: dict | None, *columns) -> tuple:
+    """A merged segment's document numbers in the new segment, with `columns` (weights,
+    values, counts) kept in step: shifted by `startdoc`, or mapped through `docmap`, which
+    has no number for a deleted document, so its postings are left out."""
+    if docmap is None:
+        return [docnum + startdoc for docnum in docnums], *columns
+    kept = [i for i, docnum in enumerate(docnums) if docnum in docmap]
+    return [docmap[docnums[i]] for i in kept], *([column[i] for i in kept] for column in columns)
 
 
 class _SyncedRenames:

@@ -4,7 +4,8 @@
 cut: stored fields (each field's share), each field's term records, postings (in blocks of
 the postings file, or inlined in the term record) and, for the word fields, the positions
 inside those postings; each join field's records and postings in the join table
-(`searchkit.joins`); the columns; the vocabulary file; the term table's own overhead.
+(`searchkit.joins`); the columns; the vocabulary file and its suffix array; the term
+table's own overhead.
 
 `stage_times(index, queries)` runs each query once under cProfile (its first run: the
 index is opened fresh for it) and adds up each function's own time by pipeline stage,
@@ -29,6 +30,7 @@ from searchkit import Index, QueryError
 from searchkit.codec import STORED_EXT, join_fields, join_table
 from searchkit.joins import RECORD_BYTES, encode_postings
 from searchkit.stored import PICKLE_PROTOCOL, StoredReader
+from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE
 
 WORD_FIELDS = ("title", "body")
 
@@ -144,8 +146,8 @@ def index_parts(folder: Path) -> list[tuple[str, int]]:
         reader.close()
         index.close()
     total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-    vocab = sum(path.stat().st_size for path in folder.rglob("vocab.txt"))
-    parts["vocabulary file (vocab.txt)"] += vocab
+    for name, part in ((VOCAB_FILE, "vocabulary file"), (SUFFIX_FILE, "its suffix array")):
+        parts[f"{part} ({name})"] += sum(path.stat().st_size for path in folder.rglob(name))
     parts["other (headers, tables of contents, metadata)"] += total - sum(parts.values())
     return sorted(parts.items(), key=lambda item: -item[1])
 
