@@ -107,7 +107,8 @@ class Vocabulary:
         return Vocabulary(self._words | set(words))
 
     def save(self, folder: Path) -> None:
-        """Write the vocabulary to `folder/vocab.txt` atomically and durably."""
+        """Write the vocabulary to `folder/vocab.txt` and its suffix array to `vocab.sa`, each
+        atomically and durably (the array after the text it is made for)."""
         from .storage import write_durably  # storage imports this module
 
         text, suffixes = self._text.encode("utf-8"), self.suffixes.tobytes()
