@@ -12,7 +12,10 @@ delivered at the thread's next bytecode boundary; searching is pure Python, so w
 milliseconds). Only waiting on the budget would not do: the slowest hostile queries seen
 (`的 的 的 …`, 100 times) take a minute, and four of them would hold every thread that long.
 The stopped thread's `Index` may have been left half way through something, so that thread
-opens a fresh one for its next call.
+opens a fresh one for its next call. An asynchronous exception that lands where Python
+ignores exceptions (a `__del__`, a garbage-collector callback: seen in CI, where Hypothesis
+installs one) is lost and the search runs on, so the stop is sent again every
+`RESTOP_SECONDS` until the call has ended.
 
 The budget counts a call's own running time, not its wait for a free thread: under load
 (after a rebuild every cached answer is stale at once) a quick search could wait seconds
@@ -44,6 +47,7 @@ THREADS = 2
 # 5 s leaves room for a loaded machine and stops only what is pathological.
 BUDGET_SECONDS = 5.0
 WAIT_SECONDS = 30.0  # for a free thread, before the request is refused
+RESTOP_SECONDS = 0.1  # between stops sent to a call that has not ended yet
 
 
 class SearchTimeout(SearchkitError):
@@ -64,7 +68,7 @@ class SearchStopped(BaseException):
 
 class _Call:
     """One call's progress, changed under the pool's lock: queued -> running -> done, or
-    abandoned while queued (it will not run), or stopped while running."""
+    abandoned while queued (it will not run), or stopped while running -> ended."""
 
     __slots__ = ("state", "thread")
 
@@ -112,6 +116,7 @@ class IndexPool:
             return await asyncio.wait_for(future, self.budget)
         except asyncio.TimeoutError:
             self._stop(call)
+            self._stop_again_until_ended(call, loop)
             raise SearchTimeout(
                 f"the search took longer than {self.budget:g} s and was stopped; "
                 "try fewer or more specific words"
@@ -136,8 +141,7 @@ class IndexPool:
         finally:
             try:
                 with self._lock:
-                    if call.state == "running":
-                        call.state = "done"
+                    call.state = "done" if call.state == "running" else "ended"
                 _checkpoint()  # a stop sent just before is raised here, in this call
             except SearchStopped:
                 self._local.index = None
@@ -154,11 +158,19 @@ class IndexPool:
         with self._lock:
             if call.state == "queued":
                 call.state = "abandoned"
-            elif call.state == "running":
+            elif call.state in ("running", "stopped"):
                 call.state = "stopped"
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(call.thread), ctypes.py_object(SearchStopped)
                 )
+
+    def _stop_again_until_ended(self, call: _Call, loop: asyncio.AbstractEventLoop) -> None:
+        def again():
+            if call.state == "stopped":  # re-read under the lock by _stop
+                self._stop(call)
+                loop.call_later(RESTOP_SECONDS, again)
+
+        loop.call_later(RESTOP_SECONDS, again)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
