@@ -78,7 +78,8 @@ def normalize(text: str) -> str:
     >>> normalize("縮表 ＭＬＦ")
     '缩表 mlf'
     """
-    return normalize_with_offsets(text)[0]
+    folded = text.translate(_FOLD)
+    return _simplified(folded) if _HAS_CJK.search(folded) else folded
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
@@ -96,12 +97,16 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
         offsets = None
     if not _HAS_CJK.search(folded):
         return folded, offsets
+    return _simplified(folded), offsets
+
+
+def _simplified(folded: str) -> str:
     simplified = _opencc().convert(folded)
     if len(simplified) != len(folded):
         # OpenCC replaced a phrase by one of another length: convert char by char instead,
         # which keeps the alignment (and is what every text of that kind gets).
         simplified = "".join(_simplified_char(c) for c in folded)
-    return simplified, offsets
+    return simplified
 
 
 def _simplified_char(char: str) -> str:

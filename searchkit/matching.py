@@ -34,22 +34,39 @@ UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is no
 # Rough costs (µs) of reading one block of a word's positions (Whoosh's 128 postings, ~100)
 # and of normalizing and counting one stored text (~65), to choose the cheaper check.
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
+# What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`):
+# 16 blocks. 美国国债 (an alternative of 美债) as 美国 + 国债 would read ~130 blocks.
+PHRASE_READ_BUDGET = 16 * BLOCK_READ_COST
 
 
 class Contains(query.Query):
-    """Matches documents whose `fieldname` contains the planned text contiguously."""
+    """Matches documents whose `fieldname` contains the planned text contiguously.
 
-    def __init__(self, fieldname: str, plan: ContainsPlan, boost: float = 1.0):
+    With `stored_text=False` (a synonym's alternative: not what the user typed), a Chinese
+    text of three characters or more that crosses word boundaries is found only where word
+    positions show it (the words jieba cuts it into, side by side), never by reading and
+    counting stored texts: those reads were most of a keyword's first run (美联储 has nine
+    alternatives such as 美国联邦储备委员会, and the documents that hold all of a long
+    text's character pairs are the longest ones)."""
+
+    def __init__(
+        self, fieldname: str, plan: ContainsPlan, boost: float = 1.0, stored_text: bool = True
+    ):
         self.fieldname = fieldname
         self.plan = plan
         self.boost = boost
+        self.stored_text = stored_text
         self._counted = None  # (searcher, its segments' counts): see `_counted_segments`
 
     def __repr__(self):
-        return f"Contains({self.fieldname!r}, {self.plan.text!r}, boost={self.boost})"
+        return (
+            f"Contains({self.fieldname!r}, {self.plan.text!r}, boost={self.boost}"
+            + ("" if self.stored_text else ", stored_text=False")
+            + ")"
+        )
 
     def _identity(self) -> tuple:
-        return (self.fieldname, self.plan.text, self.boost)
+        return (self.fieldname, self.plan.text, self.boost, self.stored_text)
 
     def __eq__(self, other):
         return type(other) is type(self) and other._identity() == self._identity()
@@ -161,9 +178,11 @@ class Contains(query.Query):
             )
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document).
-        phrases = _phrase_counts(reader, field, self.plan.phrases, candidates)
+        phrases = _phrase_counts(reader, field, self.plan.phrases, candidates, self.stored_text)
         for doc in sorted(candidates):
             crossing = phrases.get(doc)
+            if crossing is None and not self.stored_text:
+                continue
             if crossing is None:
                 stored = reader.stored_fields(doc).get(field) or ""
                 crossing = normalize(stored).count(text) - inside.get(doc, 0)
@@ -206,9 +225,14 @@ class Contains(query.Query):
         ]
 
 
-def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[int, int]:
+def _phrase_counts(
+    reader, field: str, phrases, candidates: set[int], cheaper_in_texts: bool = True
+) -> dict[int, int]:
     """{document: occurrences} of the candidates holding one of the phrases (words at
-    consecutive positions); a document is counted by its first phrase found."""
+    consecutive positions); a document is counted by its first phrase found. With
+    `cheaper_in_texts`, a phrase whose positions cost more to read than counting it in the
+    candidates' stored texts is left to that count; without, one whose positions cost more
+    than `PHRASE_READ_BUDGET` is not counted."""
     found: dict[int, int] = {}
     for words in phrases:
         todo = sorted(candidates - found.keys())
@@ -216,7 +240,8 @@ def _phrase_counts(reader, field: str, phrases, candidates: set[int]) -> dict[in
             break
         # Reading a common word's positions costs more than counting in a few texts.
         blocks = sum(-(-reader.doc_frequency(field, word) // POSTINGS_BLOCK) for word in words)
-        if blocks * BLOCK_READ_COST > len(todo) * TEXT_COUNT_COST:
+        affordable = len(todo) * TEXT_COUNT_COST if cheaper_in_texts else PHRASE_READ_BUDGET
+        if blocks * BLOCK_READ_COST > affordable:
             continue
         positions = [read_positions(reader, field, word, todo) for word in words]
         for doc in todo:

@@ -324,13 +324,18 @@ def text_query(
     fieldname: str | None = None,
     boost: float = 1.0,
     title_boost: float = TITLE_BOOST,
+    stored_text: bool = True,
 ) -> wq.Query:
-    """The exact query for one normalized text in title and body (or in one field)."""
+    """The exact query for one normalized text in title and body (or in one field);
+    `stored_text` as in `Contains`."""
     plan = make_plan(text, vocab)
     if fieldname is not None:
-        return Contains(fieldname, plan, boost=boost)
+        return Contains(fieldname, plan, boost=boost, stored_text=stored_text)
     return BestMatch(
-        [Contains(TITLE, plan, boost=title_boost * boost), Contains(BODY, plan, boost=boost)]
+        [
+            Contains(TITLE, plan, boost=title_boost * boost, stored_text=stored_text),
+            Contains(BODY, plan, boost=boost, stored_text=stored_text),
+        ]
     )
 
 
@@ -375,7 +380,9 @@ def build(
             for other in synonyms.alternatives(clause.text)
         ]
         synonym_terms += [other for _, other in alternatives]
-        alternative_parts = [text_query(other, vocab, c.field) for c, other in alternatives]
+        alternative_parts = [
+            text_query(other, vocab, c.field, stored_text=False) for c, other in alternatives
+        ]
         expanded.append((parts, alternative_parts))
     positive = _all(required) if required else wq.Every()
     proximity = _proximity(parsed, vocab)
@@ -527,7 +534,7 @@ def _relaxed_word_query(
         return _latin_word_query(word, vocab, boost)
     if word in vocab:
         return word_terms(word, boost)
-    whole = text_query(word, vocab, boost=boost, title_boost=title_boost)
+    whole = text_query(word, vocab, boost=boost, title_boost=title_boost, stored_text=typed)
     if not typed or len(word) < 3 or not is_cjk(word):
         return whole
     pairs = [

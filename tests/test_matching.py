@@ -190,6 +190,29 @@ def test_contains_matches_the_posts_whose_normalized_body_holds_the_text(handmad
     assert set(ids(searcher, contains(index, BODY, text))) == expected
 
 
+def test_a_text_not_typed_by_the_user_is_found_by_positions_without_reading_texts(
+    handmade_index, monkeypatch
+):
+    """A synonym's alternative (`stored_text=False`) that crosses word boundaries (srf被称:
+    srf/被/称) is found where its words stand side by side, with no stored text read (those
+    reads were most of a keyword's first run)."""
+    from whoosh.reading import SegmentReader
+
+    reads = []
+    original = SegmentReader.stored_fields
+    monkeypatch.setattr(
+        SegmentReader, "stored_fields", lambda self, doc: reads.append(doc) or original(self, doc)
+    )
+    plan = make_plan(normalize("srf被称"), handmade_index.vocabulary())
+    expected = {post.id for post in HANDMADE if "srf被称" in normalize(post.body)}
+    whoosh_index = open_dir(str(handmade_index.path / read_pointer(handmade_index.path)))
+    with whoosh_index.searcher() as searcher:
+        found = searcher.search(Contains(BODY, plan, stored_text=False), limit=None).docs()
+        assert reads == []
+        assert {searcher.stored_fields(doc)["id"] for doc in found} == expected
+    whoosh_index.close()
+
+
 def test_contains_searches_one_field(handmade):
     index, searcher = handmade
     assert set(ids(searcher, contains(index, TITLE, "回购"))) == {"b", "c"}
