@@ -123,3 +123,11 @@ def test_engines_put_searchkit_first_and_refuse_an_unknown_one():
     for wrong in ("naive", "searchkit,lucene"):
         with pytest.raises(SystemExit, match="--engines takes searchkit"):
             engines(wrong)
+
+
+def test_the_mixed_set_is_every_keyword_and_as_many_headlines_each_timed_once():
+    keyword = ({"a": [1.0, 2.0], "b": [3.0, 4.0]}, {"a": [5.0, 6.0, 7.0, 8.0], "b": [0.0] * 4})
+    headline = ({"a": [10.0, 20.0, 30.0], "b": [40.0] * 3}, {"a": [50.0, 60.0], "b": [0.0] * 3})
+    first, warm = bench.mixed(keyword, headline)
+    assert first == {"a": [1.0, 2.0, 10.0, 20.0], "b": [3.0, 4.0, 40.0, 40.0]}
+    assert warm["a"] == [5.0, 6.0, 50.0, 60.0] and len(warm["b"]) == 4
