@@ -239,11 +239,18 @@ def _phrase_counts(
         if not todo:
             break
         # Reading a common word's positions costs more than counting in a few texts.
-        blocks = sum(-(-reader.doc_frequency(field, word) // POSTINGS_BLOCK) for word in words)
+        frequencies = [reader.doc_frequency(field, word) for word in words]
+        blocks = sum(-(-frequency // POSTINGS_BLOCK) for frequency in frequencies)
         affordable = len(todo) * TEXT_COUNT_COST if cheaper_in_texts else PHRASE_READ_BUDGET
         if blocks * BLOCK_READ_COST > affordable:
             continue
-        positions = [read_positions(reader, field, word, todo) for word in words]
+        # Rarest word first, each read only for the documents that had the words before.
+        positions: list[dict] = [{}] * len(words)
+        for i in sorted(range(len(words)), key=frequencies.__getitem__):
+            positions[i] = read_positions(reader, field, words[i], todo)
+            todo = sorted(positions[i])
+            if not todo:
+                break
         for doc in todo:
             later = [p.get(doc, ()) for p in positions[1:]]
             count = sum(
