@@ -15,13 +15,14 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate, combinations
 
 from whoosh import matching, query
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import is_cjk, normalize
 from .codec import read_joins, read_positions, read_postings
-from .plan import ContainsPlan
+from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
 from .schema import JOINS
 from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
 
@@ -34,9 +35,9 @@ UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is no
 # Rough costs (µs) of reading one block of a word's positions (Whoosh's 128 postings, ~100)
 # and of normalizing and counting one stored text (~65), to choose the cheaper check.
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
-# What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`):
-# 16 blocks. 美国国债 (an alternative of 美债) as 美国 + 国债 would read ~130 blocks.
-PHRASE_READ_BUDGET = 16 * BLOCK_READ_COST
+# What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
+PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
+CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
 
 
 class Contains(query.Query):
@@ -178,7 +179,7 @@ class Contains(query.Query):
             )
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document).
-        phrases = _phrase_counts(reader, field, self.plan.phrases, candidates, self.stored_text)
+        phrases = _phrase_counts(reader, field, self.plan, candidates, self.stored_text)
         for doc in sorted(candidates):
             crossing = phrases.get(doc)
             if crossing is None and not self.stored_text:
@@ -226,28 +227,47 @@ class Contains(query.Query):
 
 
 def _phrase_counts(
-    reader, field: str, phrases, candidates: set[int], cheaper_in_texts: bool = True
+    reader, field: str, plan: ContainsPlan, candidates: set[int], exact: bool = True
 ) -> dict[int, int]:
-    """{document: occurrences} of the candidates holding one of the phrases (words at
-    consecutive positions); a document is counted by its first phrase found. With
-    `cheaper_in_texts`, a phrase whose positions cost more to read than counting it in the
-    candidates' stored texts is left to that count; without, one whose positions cost more
-    than `PHRASE_READ_BUDGET` is not counted."""
+    """{document: occurrences} of the candidates where tokens spell the (Chinese) text across
+    token boundaries, as word positions show; a document is counted by the first spelling
+    found (see `_spellings`).
+
+    A document with a spelling has the joins at its boundaries (美国|国债: 国国), so only
+    the candidates with every one of them are looked at, and a token's word positions are
+    read rarest first, for the documents that had the tokens before: a common word such as
+    美国 reads only the blocks that hold those documents. When `exact`, a spelling whose
+    positions cost more to read than counting the text in the candidates' stored texts is
+    left to that count; otherwise one that costs more than `PHRASE_READ_BUDGET` is not
+    counted."""
     found: dict[int, int] = {}
-    for words in phrases:
-        todo = sorted(candidates - found.keys())
-        if not todo:
-            break
-        # Reading a common word's positions costs more than counting in a few texts.
-        frequencies = [reader.doc_frequency(field, word) for word in words]
-        blocks = sum(-(-frequency // POSTINGS_BLOCK) for frequency in frequencies)
-        affordable = len(todo) * TEXT_COUNT_COST if cheaper_in_texts else PHRASE_READ_BUDGET
+    joins, joined = JOINS[field], {}
+    for cuts, groups_of in _spellings(plan, exact):
+        todo = candidates - found.keys()
+        for cut in cuts:
+            if not todo:
+                break
+            join = plan.text[cut - 1 : cut + 1]
+            if join not in joined:
+                joined[join] = {doc for doc, _ in read_joins(reader, joins, join)}
+            todo &= joined[join]
+        groups = groups_of(cuts) if todo else None
+        if groups is None:
+            continue
+        todo = sorted(todo)
+        frequencies = [[reader.doc_frequency(field, word) for word in group] for group in groups]
+        # At most a block a document for each word: fewer for a word in few blocks.
+        blocks = sum(
+            min(-(-frequency // POSTINGS_BLOCK), len(todo))
+            for group in frequencies
+            for frequency in group
+        )
+        affordable = len(todo) * TEXT_COUNT_COST if exact else PHRASE_READ_BUDGET
         if blocks * BLOCK_READ_COST > affordable:
             continue
-        # Rarest word first, each read only for the documents that had the words before.
-        positions: list[dict] = [{}] * len(words)
-        for i in sorted(range(len(words)), key=frequencies.__getitem__):
-            positions[i] = read_positions(reader, field, words[i], todo)
+        positions: list[dict[int, set[int]]] = [{}] * len(groups)
+        for i in sorted(range(len(groups)), key=lambda i: sum(frequencies[i])):
+            positions[i] = _group_positions(reader, field, groups[i], todo)
             todo = sorted(positions[i])
             if not todo:
                 break
@@ -260,6 +280,34 @@ def _phrase_counts(
             if count:
                 found[doc] = count
     return found
+
+
+def _spellings(plan: ContainsPlan, exact: bool):
+    """(token boundaries inside the text, a function of them giving the tokens' word groups
+    or None): when `exact`, the plan's phrases (the text as whole words: its stored text
+    counts the rest); otherwise every way with up to `CHAIN_CUTS` boundaries, fewest first,
+    with the first and last token possibly longer (`ContainsPlan.chain_groups`)."""
+    if exact:
+        for phrase in plan.phrases:
+            cuts = tuple(accumulate(len(word) for word in phrase[:-1]))
+            yield cuts, lambda cuts, phrase=phrase: tuple((word,) for word in phrase)
+        return
+    if len(plan.text) > PHRASE_TEXT_LENGTH:
+        return
+    for count in range(1, min(CHAIN_CUTS, len(plan.text) - 1) + 1):
+        for cuts in combinations(range(1, len(plan.text)), count):
+            yield cuts, plan.chain_groups
+
+
+def _group_positions(reader, field: str, words, docs: list[int]) -> dict[int, set[int]]:
+    """{document: positions of any of `words`} for those of `docs` that have one."""
+    if len(words) == 1:
+        return read_positions(reader, field, words[0], docs)
+    merged: dict[int, set[int]] = {}
+    for word in words:
+        for doc, positions in read_positions(reader, field, word, docs).items():
+            merged.setdefault(doc, set()).update(positions)
+    return merged
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ ways to spell it as whole words).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .analysis import RUNS, is_gap
 from .vocabulary import Vocabulary
@@ -55,6 +56,7 @@ class ContainsPlan:
     # A plan without a vocabulary has no edges: its text is empty, or one letter/digit run
     # (which one token must hold).
     _edges: list[Edge] | None = None
+    _groups: dict = field(default_factory=dict, repr=False)  # see `chain_groups`
     _vocab: Vocabulary | None = field(default=None, repr=False)
 
     @property
@@ -62,6 +64,23 @@ class ContainsPlan:
         if self._edges is None:
             self._edges = _edges(self.text, self._vocab) if self._vocab is not None else []
         return self._edges
+
+    def chain_groups(self, cuts: tuple[int, ...]) -> tuple[tuple[str, ...], ...] | None:
+        """The word groups of the tokens that spell the (Chinese) text with token boundaries
+        at offsets `cuts`: words ending with the text's first piece, the middle pieces as
+        they are, words starting with its last piece (美国 + 国债收益率 spell 美国国债 with
+        a boundary at 2); None if no word fits a piece or a group has more than
+        `CHAIN_GROUP_WORDS` words (words ending with 美: hundreds). Kept per plan."""
+        if cuts not in self._groups:
+            bounds = [0, *cuts, len(self.text)]
+            pieces = [self.text[a:b] for a, b in pairwise(bounds)]
+            vocab = self._vocab
+            groups = [tuple(vocab.ending_with(pieces[0]))]
+            groups += [(piece,) if piece in vocab else () for piece in pieces[1:-1]]
+            groups.append(tuple(vocab.starting_with(pieces[-1])))
+            fits = all(0 < len(group) <= CHAIN_GROUP_WORDS for group in groups)
+            self._groups[cuts] = tuple(groups) if fits else None
+        return self._groups[cuts]
 
     @property
     def empty(self) -> bool:
@@ -165,6 +184,9 @@ def _phrases(text: str, vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
     if len(text) <= PHRASE_TEXT_LENGTH:
         spell(0, [])
     return tuple(sorted(found, key=len)[:PHRASES])
+
+
+CHAIN_GROUP_WORDS = 16  # a chain with a bigger word group is not looked for
 
 
 def _reachable(edges: list[Edge], length: int) -> list[Edge]:

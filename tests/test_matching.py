@@ -213,6 +213,33 @@ def test_a_text_not_typed_by_the_user_is_found_by_positions_without_reading_text
     whoosh_index.close()
 
 
+def test_a_synonym_ending_inside_a_longer_word_is_found_by_positions(tmp_path, monkeypatch):
+    """美国国债 (a synonym of 美债) in 美国国债收益率走高, cut 美国/国债收益率: its end is
+    inside a longer word, so no phrase of whole words spells it; the chain of a word ending
+    with 美国 and one starting with 国债 does, with no stored text read but the hit's own."""
+    from whoosh.reading import SegmentReader
+
+    from searchkit.synonyms import Synonyms
+
+    with Index.create(tmp_path / "index") as index:
+        index.add(
+            [
+                Document(id="yes", title="收益率", body="下调全年销售预期。美国国债收益率走高"),
+                Document(id="no", title="收益率", body="美国的国债收益率走高，美国经济"),
+            ]
+        )
+        assert index.analyzer.words("美国国债收益率走高")[:2] == ["美国", "国债收益率"]
+        reads = []
+        original = SegmentReader.stored_fields
+        monkeypatch.setattr(
+            SegmentReader, "stored_fields", lambda self, d: reads.append(d) or original(self, d)
+        )
+        synonyms = Synonyms.from_groups([["美债", "美国国债"]])
+        results = index.search("美债", synonyms=synonyms)
+        assert [(hit.id, hit.match) for hit in results] == [("yes", "synonym")]
+        assert len(reads) == 1  # the hit's fields
+
+
 def test_contains_searches_one_field(handmade):
     index, searcher = handmade
     assert set(ids(searcher, contains(index, TITLE, "回购"))) == {"b", "c"}
