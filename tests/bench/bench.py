@@ -905,6 +905,7 @@ STAGE_ORDER = [
     "scoring",
     "tiers and collection",
     "stored fields",
+    "normalizing (stored texts, snippets)",
     "snippets",
     "suggestion (no hits)",
     "regular expressions (compiling)",

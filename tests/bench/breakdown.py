@@ -37,11 +37,9 @@ WORD_FIELDS = ("title", "body")
 # (path fragment, function names or None for all) -> stage; the first match wins.
 STAGES = [
     ("searchkit/vocabulary.py", None, "vocabulary scans"),
-    (
-        "searchkit/matching.py",
-        {"make_plan", "_plan", "_units", "_edges", "_phrases", "_reachable", "spell"},
-        "vocabulary scans",
-    ),
+    ("searchkit/plan.py", None, "vocabulary scans"),
+    ("searchkit/joins.py", None, "posting reads"),
+    ("searchkit/stored.py", None, "stored fields"),
     ("searchkit/scoring.py", {"read_postings"}, "posting reads"),
     ("searchkit/matching.py", {"_bm25", "_scoring", "score", "weight"}, "scoring"),
     ("searchkit/scoring.py", None, "scoring"),
@@ -69,10 +67,15 @@ STAGES = [
     ("searchkit/suggest.py", None, "suggestion (no hits)"),
     ("searchkit/query.py", None, "planning"),
     ("searchkit/synonyms.py", None, "planning"),
+    (
+        "searchkit/analysis.py",
+        {"normalize", "normalize_with_offsets", "_simplified", "_simplified_char", "__missing__"},
+        "normalizing (stored texts, snippets)",
+    ),
     ("searchkit/analysis.py", None, "planning (jieba)"),
     ("searchkit/dictionary.py", None, "planning (jieba)"),
     ("jieba/", None, "planning (jieba)"),
-    ("opencc/", None, "planning"),
+    ("opencc/", None, "normalizing (stored texts, snippets)"),
     ("searchkit/schema.py", None, "planning"),
     ("searchkit/index.py", None, "index (searcher, generation check)"),
 ]
