@@ -21,7 +21,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
 from . import storage
-from .codec import check_joins, latest_generation
+from .codec import check_joins, check_terms, latest_generation
 from .errors import IndexCorruptError, SearchkitError
 from .vocabulary import VOCAB_FILE
 
@@ -310,7 +310,7 @@ def _checksum_problems(
 
 def _content_problems(files, generation: str, toc_generation: int, fix: str) -> list:
     """What Whoosh finds reading the index: the TOC, every stored document it counts, and
-    every segment's join table (`codec.check_joins`)."""
+    every segment's term table and join table (`codec.check_terms`, `codec.check_joins`)."""
     toc_name = f"{generation}/_{INDEX_NAME}_{toc_generation}.toc"
     try:
         toc = TOC.read(files, INDEX_NAME, toc_generation)
@@ -320,6 +320,7 @@ def _content_problems(files, generation: str, toc_generation: int, fix: str) -> 
             reader = SegmentReader(files, toc.schema, segment)
             try:
                 stored = sum(1 for _ in reader.all_stored_fields())
+                check_terms(reader)
                 check_joins(reader)
             finally:
                 reader.close()

@@ -19,8 +19,8 @@ character for each gap between its documents (the first from -1, so no gap is 0)
 decoding is `accumulate` over the characters, at C speed; then, if any of its documents has
 the join more than once (9% of postings), a NUL and a pair of characters for each such
 document: the gap to the previous such posting's index (from -1) and its count. A number
-too large for a character (1,114,111 and over) takes `_ESCAPE` characters before it, each
-adding `_CARRY`.
+too large for a character (1,114,111 and over) takes `ESCAPE` characters before it, each
+adding `CARRY`.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ _LENGTH = struct.Struct(">I")
 _RECORD = struct.Struct(">6sI")
 RECORD_BYTES = _RECORD.size
 _KEY = 6
-_ESCAPE = "\U0010ffff"
-_CARRY = 0x100000
+ESCAPE = "\U0010ffff"
+CARRY = 0x100000
 
 
 class DamagedJoinTable(ValueError):
@@ -75,14 +75,14 @@ def encode_postings(documents: Sequence[int], counts: Sequence[int]) -> bytes:
     gaps = list(map(sub, documents, [-1, *documents[:-1]]))
     if gaps and min(gaps) < 1:
         raise ValueError("a join's documents must ascend")
-    text = _chars(gaps)
+    text = to_chars(gaps)
     extra, previous = [], -1
     for index, count in enumerate(counts):
         if count != 1:
             extra += (index - previous, count)
             previous = index
     if extra:
-        text += "\0" + _chars(extra)
+        text += "\0" + to_chars(extra)
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -90,36 +90,41 @@ def decode_postings(packed: bytes) -> tuple[list[int], list[int]]:
     """(documents, counts) of `encode_postings`' bytes."""
     text = str(packed, "utf-8", "surrogatepass")
     gaps, _, extra = text.partition("\0")
-    documents = list(accumulate(_numbers(gaps), initial=-1))
+    documents = list(accumulate(from_chars(gaps), initial=-1))
     del documents[0]
     counts = [1] * len(documents)
     if extra:
-        numbers, index = _numbers(extra), -1
+        numbers, index = from_chars(extra), -1
         for gap, count in zip(numbers[::2], numbers[1::2], strict=True):
             index += gap
             counts[index] = count
     return documents, counts
 
 
-def _chars(numbers: Sequence[int]) -> str:
-    if not numbers or max(numbers) < ord(_ESCAPE):
+def to_chars(numbers: Sequence[int]) -> str:
+    """Non-negative numbers as characters, each its own code point (`ESCAPE` characters
+    before a number too large for one, each adding `CARRY`): their UTF-8 is a
+    variable-length integer code that `from_chars` decodes at C speed. Also the code of
+    the term records (`codec._term_record`)."""
+    if not numbers or max(numbers) < ord(ESCAPE):
         return "".join(map(chr, numbers))
     chars = []
     for number in numbers:
-        while number >= ord(_ESCAPE):
-            chars.append(_ESCAPE)
-            number -= _CARRY
+        while number >= ord(ESCAPE):
+            chars.append(ESCAPE)
+            number -= CARRY
         chars.append(chr(number))
     return "".join(chars)
 
 
-def _numbers(text: str) -> list[int]:
-    if _ESCAPE not in text:
+def from_chars(text: str) -> list[int]:
+    """The numbers of `to_chars`' text."""
+    if ESCAPE not in text:
         return list(map(ord, text))
     numbers, carry = [], 0
     for char in text:
-        if char == _ESCAPE:
-            carry += _CARRY
+        if char == ESCAPE:
+            carry += CARRY
         else:
             numbers.append(carry + ord(char))
             carry = 0

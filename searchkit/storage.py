@@ -34,8 +34,9 @@ from .schema import make_schema
 from .vocabulary import Vocabulary
 
 # 2: the join fields (title_joins, body_joins); 3: compact word positions (codec.WordPositions);
-# 4: the joins in each segment's join table (joins.py), not in Whoosh's term table
-FORMAT_VERSION = 4
+# 4: the joins in each segment's join table (joins.py), not in Whoosh's term table;
+# 5: the terms in each segment's term table (terms.py), not in Whoosh's hash table
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"

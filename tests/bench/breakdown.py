@@ -1,11 +1,11 @@
 """Where a searchkit index's bytes and a query's time go (issue #15, point 1).
 
 `index_parts(folder)` splits the files of an index into the parts a format change would
-cut: stored fields (each field's share), each field's term records, postings (in blocks of
-the postings file, or inlined in the term record) and, for the word fields, the positions
-inside those postings; each join field's records and postings in the join table
-(`searchkit.joins`); the columns; the vocabulary file and its suffix array; the term
-table's own overhead.
+cut: stored fields (each field's share), each field's term keys and records in the term
+table (`searchkit.terms`), postings (in blocks of the postings file, or inlined in the term
+record) and, for the word fields, the positions inside those postings; each join field's
+records and postings in the join table (`searchkit.joins`); the columns; the vocabulary
+file and its suffix array; the term table's block headers, offsets and index.
 
 `stage_times(index, queries)` runs each query once under cProfile (its first run: the
 index is opened fresh for it) and adds up each function's own time by pipeline stage,
@@ -24,12 +24,11 @@ import zlib
 from collections import defaultdict
 from pathlib import Path
 
-from whoosh.codec.whoosh3 import W3TermInfo
-
 from searchkit import Index, QueryError
-from searchkit.codec import STORED_EXT, join_fields, join_table
+from searchkit.codec import _WHOOSH, STORED_EXT, TERMS_EXT, _term_info, join_fields, join_table
 from searchkit.joins import RECORD_BYTES, encode_postings
 from searchkit.stored import PICKLE_PROTOCOL, StoredReader
+from searchkit.terms import _offsets
 from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE
 
 WORD_FIELDS = ("title", "body")
@@ -130,8 +129,6 @@ def stage_times(folder: Path, queries: list[str], snippets: bool = True) -> dict
 
 # --- bytes ---------------------------------------------------------------------------------
 
-_INFO = W3TermInfo._struct.size
-
 
 def index_parts(folder: Path) -> list[tuple[str, int]]:
     """(part, bytes) for every part of the index in `folder`, largest first; they add up to
@@ -156,39 +153,50 @@ def index_parts(folder: Path) -> list[tuple[str, int]]:
 
 
 def _term_parts(leaf, parts: dict[str, int]) -> None:
-    """The term file's and postings file's bytes, by field and kind."""
+    """The term table's and postings file's bytes, by field and kind: each term's key as
+    stored (front-coded in its block; a block's first key whole), its record (statistics,
+    or the start of an inlined record), its inlined postings, and its blocks in the postings
+    file; the table's block headers and offsets, block index and trailer."""
     terms = leaf._terms
+    table = terms._table
     postfile = terms._postfile
-    table = terms._tindex
     counted = 0
-    for key, value in table.items():
-        field = terms._fieldunmap[struct.unpack(">H", key[:2])[0]]
-        counted += len(key) + len(value)
-        if value[0]:  # postings inlined in the term record
-            postings = len(value) - _INFO
-            parts[f"{field}: term records"] += len(key) + _INFO
+    for field, _, record in table.items():  # (reads the block index, for the keys below)
+        counted += len(record)
+        info = _term_info(record)
+        if info.is_inlined() and record[:1] != _WHOOSH:
+            text = str(record, "utf-8", "surrogatepass")
+            head = len(text[:4].encode("utf-8", "surrogatepass"))  # kind, lengths, count
+            values = info.inlined_postings()[2]
+            positions = len(values[0].encode("utf-8", "surrogatepass")) if values else 0
+            parts[f"{field}: term records"] += head
             if field in WORD_FIELDS:
-                ids, weights, values = pickle.loads(value[_INFO:])
-                positions = postings - len(pickle.dumps((ids, weights, ()), 2))
                 parts[f"{field}: inlined postings, positions"] += positions
-                parts[f"{field}: inlined postings, ids and counts"] += postings - positions
+                ids_and_counts = len(record) - head - positions
+                parts[f"{field}: inlined postings, ids and counts"] += ids_and_counts
             else:
-                parts[f"{field}: inlined postings"] += postings
+                parts[f"{field}: inlined postings"] += len(record) - head
+            continue
+        parts[f"{field}: term records"] += len(record)
+        if info.is_inlined():  # Whoosh's own record (not in searchkit's fields)
+            continue
+        offset, length = info.extent()
+        if field in WORD_FIELDS:
+            positions = _block_positions(postfile, offset, length)
+            parts[f"{field}: postings blocks, positions"] += positions
+            parts[f"{field}: postings blocks, ids and counts"] += length - positions
         else:
-            info = W3TermInfo.from_bytes(value)
-            offset, length = info._offset, info._length
-            length = length[0] if isinstance(length, tuple) else length  # Whoosh's unpack_int
-            parts[f"{field}: term records"] += len(key) + len(value)
-            if field in WORD_FIELDS:
-                positions = _block_positions(postfile, offset, length)
-                parts[f"{field}: postings blocks, positions"] += positions
-                parts[f"{field}: postings blocks, ids and counts"] += length - positions
-            else:
-                parts[f"{field}: postings blocks"] += length
+            parts[f"{field}: postings blocks"] += length
+    for field, (first, end) in table._fields.items():
+        for number in range(first, end):
+            count, offsets = _offsets(table._block(number))
+            keys = offsets[count] - offsets[0] + len(table._firsts[number])
+            parts[f"{field}: term keys"] += keys
+            counted += keys
     storage = leaf._storage
     segment = leaf._segment
-    parts["term table overhead (hash index)"] += (
-        storage.file_length(segment.make_filename(".trm")) - counted
+    parts["term table overhead (block headers and offsets, index)"] += (
+        storage.file_length(segment.make_filename(TERMS_EXT)) - counted
     )
 
 
