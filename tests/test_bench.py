@@ -131,3 +131,9 @@ def test_the_mixed_set_is_every_keyword_and_as_many_headlines_each_timed_once():
     first, warm = bench.mixed(keyword, headline)
     assert first == {"a": [1.0, 2.0, 10.0, 20.0], "b": [3.0, 4.0, 40.0, 40.0]}
     assert warm["a"] == [5.0, 6.0, 50.0, 60.0] and len(warm["b"]) == 4
+
+
+def test_a_figure_not_measured_is_a_dash_not_a_verdict():
+    under = lambda value, _: value < 1500  # noqa: E731
+    row = bench.row("peak (MB)", None, 400.0, ",.0f", "< 1,500 MB", under, ratio=False)
+    assert row == ["peak (MB)", "-", "400", "-", "< 1,500 MB", "-"]

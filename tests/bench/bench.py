@@ -688,8 +688,8 @@ def row(label, ours, theirs, shown, target="", ok=None, ratio=True) -> list[str]
     quotient = ours / theirs if ratio and ours is not None and theirs else None
     if ok is None:
         verdict = ""
-    elif quotient is None and ratio:
-        verdict = "-"
+    elif ours is None or (quotient is None and ratio):
+        verdict = "-"  # not measured (an index built before: no build figures), or no ratio
     else:
         verdict = "yes" if ok(ours, quotient) else "**NO**"
 
