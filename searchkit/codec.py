@@ -516,8 +516,12 @@ class TermPool:
         runs = []
         for held in (self.terms, self.joins):
             run = tempfile.TemporaryFile(dir=self.spill_folder)
-            for key in sorted(held):
-                pickle.dump((key, *held[key]), run, pickle.HIGHEST_PROTOCOL)
+            keys = sorted(held)
+            # A batch at a time, arrays as their bytes: a pickle call and an array's pickle
+            # (`array._array_reconstructor`) cost ~10 µs a term, seconds a run.
+            for start in range(0, len(keys), _RUN_BATCH):
+                batch = [(key, *map(bytes, held[key])) for key in keys[start : start + _RUN_BATCH]]
+                pickle.dump(batch, run, pickle.HIGHEST_PROTOCOL)
             runs.append(run)
         self._runs.append(tuple(runs))
         self.terms, self.joins = {}, {}
@@ -526,7 +530,7 @@ class TermPool:
     def _sorted_terms(self) -> Iterator[tuple[tuple[str, bytes], list]]:
         """(key, [(docnums, weights, packed, ends) of each run, then of `terms`]) in key
         order: a term's postings in the order they came."""
-        return _merged([terms for terms, _ in self._runs], self.terms)
+        return _merged([terms for terms, _ in self._runs], self.terms, "If?Q")
 
     def iter_postings(self) -> Iterator[tuple[str, bytes, int, float, bytes]]:
         """(fieldname, term, docnum, weight, value) in field, term, document order."""
@@ -591,7 +595,9 @@ class TermPool:
         joins are read from the runs as they are asked for: each field's once, in order."""
         rows = (
             (fieldname, text.decode("utf-8"), *self._join_row(parts))
-            for (fieldname, text), parts in _merged([joins for _, joins in self._runs], self.joins)
+            for (fieldname, text), parts in _merged(
+                [joins for _, joins in self._runs], self.joins, "II"
+            )
         )
         following = []  # the first row of the next field, read by the field before it
 
@@ -639,18 +645,27 @@ class TermPool:
         return postings
 
 
-def _merged(runs: list, held: dict) -> Iterator[tuple[tuple, list]]:
+_RUN_BATCH = 2048  # terms or joins a pickle of a run holds (`TermPool.spill`)
+
+
+def _merged(runs: list, held: dict, typecodes: str) -> Iterator[tuple[tuple, list]]:
     """(key, [postings of each run that has the key, then of `held`]) in key order, from
-    files of pickled (key, *postings) in key order (`TermPool.spill`) and a dict."""
+    files of pickled lists of (key, *postings as bytes) in key order (`TermPool.spill`) and
+    a dict. `typecodes`: the array type of each part of the postings (? for bytes)."""
+
+    def parts(raw):
+        pairs = zip(typecodes, raw, strict=True)
+        return [array(code, data) if code != "?" else data for code, data in pairs]
 
     def read(run):
         run.seek(0)
         while True:
             try:
-                key, *postings = pickle.load(run)
+                batch = pickle.load(run)
             except EOFError:
                 return
-            yield key, postings
+            for key, *postings in batch:
+                yield key, parts(postings)
 
     in_order = ((key, held[key]) for key in sorted(held))
     merged = heapq.merge(*map(read, runs), in_order, key=lambda item: item[0])
