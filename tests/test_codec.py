@@ -67,6 +67,79 @@ def test_term_pool_yields_postings_in_field_term_document_order():
     ]
 
 
+def test_term_pool_spilled_to_runs_yields_what_it_would_have_held(tmp_path):
+    documents = [
+        [(b"a", 1, 1.0, b"p0"), ("逆回购".encode(), 2, 2.0, b"p00")],
+        [(b"b", 1, 1.0, b"q1")],
+        [(b"a", 1, 1.0, b"p2"), (b"b", 1, 1.0, b"q2")],
+        [(b"c", 3, 3.0, b"r3")],
+    ]
+    joins = frozenset({"body_joins", "title_joins"})
+    held, spilled = TermPool(joins), TermPool(joins, spill_folder=str(tmp_path), spill_bytes=1)
+    for docnum, items in enumerate(documents):
+        for pool in (held, spilled):
+            pool.add_field("body", docnum, items)
+            pool.add_field("body_joins", docnum, [("息预".encode(), docnum, docnum, b"")])
+            pool.add_field("id", docnum, [(f"d{docnum}".encode(), 1, 1.0, b"")])
+        assert spilled.spill_due()
+        if docnum < 3:  # the last document's postings stay in memory
+            spilled.spill()
+    assert len(spilled.terms) == 2 and len(spilled._runs) == 3
+    assert list(spilled.iter_postings()) == list(held.iter_postings())
+    assert ("body", b"a", 2, 1.0, b"p2") in list(spilled.iter_postings())
+
+    def tables(pool):
+        return {
+            field: [(j, list(d), list(c)) for j, d, c in rows]
+            for field, rows in pool.join_postings().items()
+        }
+
+    assert (
+        tables(spilled)
+        == tables(held)
+        == {
+            "body_joins": [("息预", [0, 1, 2, 3], [0, 1, 2, 3])],
+            "title_joins": [],
+        }
+    )
+    assert not list(tmp_path.iterdir())  # the runs have no names
+    spilled.cleanup()
+    assert not spilled._runs
+
+
+def test_a_build_that_spills_writes_the_index_a_build_in_memory_writes(tmp_path, monkeypatch):
+    from searchkit import codec
+
+    posts = list(load_posts(FINANCE))[:80]  # past ingest.PARALLEL_THRESHOLD
+
+    def postings(path):
+        with Index.create(path) as index:
+            index.add(posts)
+            reader = index.searcher().reader()
+            words = [
+                (field, text, list(reader.postings(field, text).items_as("positions")))
+                for field, text in reader.all_terms()
+                if field in ("title", "body")
+            ]
+            joins = [(f, j, list(d), list(c)) for f, j, d, c in codec.join_table(reader).items()]
+            return words, joins
+
+    in_memory = postings(tmp_path / "memory")
+    spills = []
+    monkeypatch.setattr(codec, "SPILL_BYTES", 20_000)  # a few posts a run
+    monkeypatch.setattr(codec.TermPool, "spill", _counting(codec.TermPool.spill, spills))
+    assert postings(tmp_path / "spilled") == in_memory
+    assert len(spills) > 3
+
+
+def _counting(method, calls: list):
+    def counted(self):
+        calls.append(1)
+        method(self)
+
+    return counted
+
+
 # Gaps up to ~3.3 M: past the 1.1 M that one character holds, and through the surrogates.
 GAPS = st.lists(st.integers(1, 3_300_000) | st.integers(1, 300), max_size=40)
 
