@@ -45,8 +45,8 @@ class Contains(query.Query):
 
     With `stored_text=False` (a synonym's alternative: not what the user typed), a Chinese
     text of three characters or more that crosses word boundaries is found only where word
-    positions show it (the words jieba cuts it into, side by side), never by reading and
-    counting stored texts: those reads were most of a keyword's first run (美联储 has nine
+    positions show tokens spelling it (`_phrase_counts`), never by reading and counting
+    stored texts: those reads were most of a keyword's first run (美联储 has nine
     alternatives such as 美国联邦储备委员会, and the documents that hold all of a long
     text's character pairs are the longest ones)."""
 
@@ -178,7 +178,7 @@ class Contains(query.Query):
                 self._documents(reader, words)
             )
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
-        # the stored text is normalized and counted (~65 µs a document).
+        # the stored text is normalized and counted (~65 µs a document), but for a synonym.
         phrases = _phrase_counts(reader, field, self.plan, candidates, self.stored_text)
         for doc in sorted(candidates):
             crossing = phrases.get(doc)
