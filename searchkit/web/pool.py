@@ -139,12 +139,16 @@ class IndexPool:
             self._local.index = None
             raise
         finally:
-            try:
-                with self._lock:
-                    call.state = "done" if call.state == "running" else "ended"
-                _checkpoint()  # a stop sent just before is raised here, in this call
-            except SearchStopped:
-                self._local.index = None
+            # Until the state says the call is over, a stop may still come (and be sent
+            # again and again): one raised before the state was set sets it again.
+            while True:
+                try:
+                    with self._lock:
+                        call.state = "done" if call.state == "running" else "ended"
+                    _checkpoint()  # a stop sent just before is raised here, in this call
+                    break
+                except SearchStopped:
+                    self._local.index = None
 
     def _index(self) -> Index:
         index = getattr(self._local, "index", None)
