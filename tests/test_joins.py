@@ -4,20 +4,16 @@ the joins of its live posts; a damaged table is found by `check`."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from corpus import FINEWS
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from whoosh.filedb.compound import CompoundStorage
-from whoosh.filedb.filestore import FileStorage
+from segments import damaged_checks
 from whoosh.index import open_dir
 
-from searchkit import Index, check_index, load_posts
+from searchkit import Index, load_posts
 from searchkit.analysis import Analyzer
 from searchkit.codec import JOINS_EXT, join_table, read_joins
-from searchkit.integrity import file_checksum
 from searchkit.joins import DamagedJoinTable, JoinTable, decode_postings, encode, encode_postings
 from searchkit.schema import JOINS
 from searchkit.storage import read_pointer
@@ -153,35 +149,14 @@ def test_the_joins_are_those_of_the_live_posts_through_deletions_and_merges(tmp_
         assert len(found) > 1000
 
 
-def join_table_range(segment_file) -> tuple[int, int]:
-    """Where a compound segment file holds its join table: (offset, length)."""
-    storage = FileStorage(str(segment_file.parent))
-    compound = CompoundStorage(storage.open_file(segment_file.name), use_mmap=False)
-    name = next(name for name in compound.list() if name.endswith(JOINS_EXT))
-    offset, length = compound.range(name)
-    compound.close()
-    return offset, length
-
-
 @pytest.mark.needs_corpus
 def test_a_damaged_join_table_is_found_by_its_checksum_and_by_reading_it(tmp_path):
-    path = tmp_path / "index"
-    with Index.create(path) as index:
-        index.add(list(load_posts(FINEWS))[:40])
-        folder = path / index.generation
-    assert check_index(path) == []
-    (segment,) = folder.glob("*.seg")
-    offset, length = join_table_range(segment)
-    data = bytearray(segment.read_bytes())
-    data[offset + length - 2] = 0xFF  # no UTF-8 holds this byte
-    segment.write_bytes(bytes(data))
-    problems = check_index(path)
-    assert [problem.file for problem in problems] == [f"{folder.name}/{segment.name}"]
-    assert "checksum" in problems[0].what
-    # A record whose checksum matches (written so) still fails when the table is read.
-    (record,) = folder.glob("checksums-*.json")
-    sums = json.loads(record.read_text())
-    sums[segment.name] = file_checksum(segment)
-    record.write_text(json.dumps(sums))
-    (problem,) = check_index(path)
+    def damage(data, offset, length):
+        data[offset + length - 2] = 0xFF  # no UTF-8 holds this byte
+
+    segment, by_checksum, by_reading = damaged_checks(tmp_path / "index", JOINS_EXT, damage)
+    assert [(problem.file, "checksum" in problem.what) for problem in by_checksum] == [
+        (segment, True)
+    ]
+    (problem,) = by_reading
     assert "DamagedJoinTable" in problem.what

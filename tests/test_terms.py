@@ -6,23 +6,20 @@ damaged table is found by `check`."""
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 
 import pytest
 from corpus import FINEWS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from segments import damaged_checks
 from whoosh.codec.whoosh3 import W3TermInfo
-from whoosh.filedb.compound import CompoundStorage
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import open_dir
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from searchkit import Index, check_index, load_posts
+from searchkit import Index, load_posts
 from searchkit.analysis import Analyzer
 from searchkit.codec import TERMS_EXT, _pack, _term_info, _term_record, read_postings
-from searchkit.integrity import file_checksum
 from searchkit.storage import read_pointer
 from searchkit.terms import BLOCK_TERMS, DamagedTermTable, TermTable, TermTableWriter
 
@@ -209,35 +206,14 @@ def test_a_segmented_index_reads_through_whoosh_as_its_posts_say(tmp_path):
     whoosh_index.close()
 
 
-def term_table_range(segment_file) -> tuple[int, int]:
-    """Where a compound segment file holds its term table: (offset, length)."""
-    storage = FileStorage(str(segment_file.parent))
-    compound = CompoundStorage(storage.open_file(segment_file.name), use_mmap=False)
-    name = next(name for name in compound.list() if name.endswith(TERMS_EXT))
-    offset, length = compound.range(name)
-    compound.close()
-    return offset, length
-
-
 @pytest.mark.needs_corpus
 def test_a_damaged_term_table_is_found_by_its_checksum_and_by_reading_it(tmp_path):
-    path = tmp_path / "index"
-    with Index.create(path) as index:
-        index.add(list(load_posts(FINEWS))[:40])
-        folder = path / index.generation
-    assert check_index(path) == []
-    (segment,) = folder.glob("*.seg")
-    offset, _ = term_table_range(segment)
-    data = bytearray(segment.read_bytes())
-    data[offset + 4] = 3  # the first block's number of terms
-    segment.write_bytes(bytes(data))
-    problems = check_index(path)
-    assert [problem.file for problem in problems] == [f"{folder.name}/{segment.name}"]
-    assert "checksum" in problems[0].what
-    # A record whose checksum matches (written so) still fails when the table is read.
-    (record,) = folder.glob("checksums-*.json")
-    sums = json.loads(record.read_text())
-    sums[segment.name] = file_checksum(segment)
-    record.write_text(json.dumps(sums))
-    (problem,) = check_index(path)
+    def damage(data, offset, length):
+        data[offset + 4] = 3  # the first block's number of terms
+
+    segment, by_checksum, by_reading = damaged_checks(tmp_path / "index", TERMS_EXT, damage)
+    assert [(problem.file, "checksum" in problem.what) for problem in by_checksum] == [
+        (segment, True)
+    ]
+    (problem,) = by_reading
     assert "DamagedTermTable" in problem.what
