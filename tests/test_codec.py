@@ -107,6 +107,7 @@ def test_term_pool_spilled_to_runs_yields_what_it_would_have_held(tmp_path):
     assert not spilled._runs
 
 
+@pytest.mark.needs_corpus
 def test_a_build_that_spills_writes_the_index_a_build_in_memory_writes(tmp_path, monkeypatch):
     from searchkit import codec
 
