@@ -51,6 +51,7 @@ def test_load_corpus_fills_past_its_end_with_copies_of_its_news_only():
     assert [r["id"] for r in grown[len(whole) :]] == [f"{r['id']}-copy1" for r in news[:3]]
 
 
+@pytest.mark.needs_corpus  # the natural-language queries come from the CMRC set
 def test_headline_queries_come_from_the_originals_whatever_the_size():
     options = argparse.Namespace(nl_queries=0, headlines=2)
     before = bench.query_sets(RECORDS, options)["headline"]
