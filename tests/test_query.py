@@ -289,7 +289,7 @@ def test_a_question_with_a_quoted_phrase_is_relaxed(handmade_index):
     assert handmade_index.search("title:缩表隔夜").total == 0  # a field search: no best match
 
 
-def test_a_one_word_query_skips_the_relaxed_tier_that_could_only_find_exact_hits(
+def test_a_one_word_query_skips_the_relaxed_tier_that_could_only_find_earlier_hits(
     handmade_index, monkeypatch
 ):
     from searchkit import query
@@ -298,6 +298,10 @@ def test_a_one_word_query_skips_the_relaxed_tier_that_could_only_find_exact_hits
     vocab, analyzer = handmade_index.vocabulary(), handmade_index.analyzer
     assert "缩表" in vocab
     assert build(parse("缩表"), vocab, analyzer, False).relaxed is None
+    # With synonyms: the relaxed tier's synonym parts are the synonym tier's texts again.
+    synonyms = handmade_index.synonyms()
+    assert synonyms.alternatives("加息") and "加息" in vocab
+    assert build(parse("加息"), vocab, analyzer, False, synonyms).relaxed is None
     # Two words, or a text that is no indexed word, can find posts beyond the exact hits.
     assert build(parse("缩表 加息"), vocab, analyzer, False).relaxed is not None
     assert "缩表隔夜" not in vocab
@@ -305,7 +309,7 @@ def test_a_one_word_query_skips_the_relaxed_tier_that_could_only_find_exact_hits
     # A one-word search finds and ranks what it did with the tier run.
     words = ["缩表", "美联储", "加息", "mlf"]
     skipped = [handmade_index.search(word).to_dict() for word in words]
-    monkeypatch.setattr(query, "_finds_only_exact_hits", lambda relaxed, exact: False)
+    monkeypatch.setattr(query, "_finds_only_earlier_hits", lambda relaxed, exact, synonym: False)
     assert [handmade_index.search(word).to_dict() for word in words] == skipped
     assert all(result["total"] > 0 for result in skipped)
 
