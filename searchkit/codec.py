@@ -31,8 +31,11 @@ third path that indexes depend on for good.
 from __future__ import annotations
 
 import heapq
+import io
 import pickle
+import struct
 import tempfile
+import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
@@ -45,6 +48,7 @@ from whoosh import columns, fields, formats
 from whoosh.codec import base
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3LeafMatcher,
     W3PerDocReader,
@@ -56,8 +60,7 @@ from whoosh.codec.whoosh3 import (
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.index import TOC
 from whoosh.matching import ListMatcher
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.reading import EmptyReader, SegmentReader, TermNotFound
+from whoosh.reading import EmptyReader, ReaderClosed, SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -1157,27 +1160,88 @@ def open_writer(whoosh_index) -> Writer:
 def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
     """(document, weight) of a term's postings in a segment, in document order, without the
     segment's deleted documents; [] when the segment lacks the term. Read a block at a time
-    from Whoosh's own postings reader: one posting at a time through its matcher API costs
-    ~10x."""
+    (`_blocks`): one posting at a time through Whoosh's matcher API costs ~10x."""
+    record = _record_of(reader, fieldname, word)
+    if record is None:
+        if _own_terms(reader):
+            return []
+        return _matcher_postings(reader, fieldname, word)
+    info = _term_info(record)
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        found = list(zip(ids, array("f", weights), strict=True))
+    else:
+        found = []
+        for _, block in _blocks(reader._terms._postfile, info.extent()[0]):
+            data = _block_data(*block)
+            ids = accumulate(data[0])
+            found.extend(zip(ids, _block_weights(data[1], len(data[0])), strict=True))
+    hidden = reader.deleted_docs_set
+    return [item for item in found if item[0] not in hidden] if hidden else found
+
+
+def _own_terms(reader) -> bool:
+    """Whether `reader` is a segment's, with searchkit's term table."""
+    return type(reader) is SegmentReader and type(reader._terms) is _TermsReader
+
+
+def _record_of(reader, fieldname: str, word: str) -> bytes | None:
+    """The term's record in a segment's term table; None when the segment lacks the term or
+    `reader` is no segment's reader with searchkit's term table (`_own_terms`)."""
+    if not _own_terms(reader) or fieldname not in reader.schema:
+        return None
+    if reader.is_closed:
+        raise ReaderClosed
+    return reader._terms._table.get(fieldname, reader.schema[fieldname].to_bytes(word))
+
+
+_BLOCK_LENGTH = struct.Struct("!i")  # Whoosh's `read_int`
+
+
+def _blocks(postfile, offset: int) -> Iterator[tuple[int, tuple[bytes, int]]]:
+    """(its last document, (its data, its compression)) of each block of a term's postings
+    (`_block_data` decodes the data), laid out as Whoosh's `W3LeafMatcher` reads them: a tag,
+    then for each block its length (negative for the last), a pickled header and the
+    pickled data, compressed unless the compression is 0. Without Whoosh's matcher, which
+    costs ~20 µs a term more (most words have one block, and a keyword reads a dozen)."""
+    position = offset + len(WHOOSH3_HEADER_MAGIC)
+    while True:
+        length = _BLOCK_LENGTH.unpack(postfile.get(position, _BLOCK_LENGTH.size))[0]
+        block = io.BytesIO(postfile.get(position + _BLOCK_LENGTH.size, abs(length)))
+        _, last_id, _, compression, _, _ = pickle.load(block)
+        data = block.read()
+        yield last_id, (data, compression)
+        if length < 0:
+            return
+        position += _BLOCK_LENGTH.size + abs(length)
+
+
+def _block_data(data: bytes, compression: int) -> tuple:
+    """A block's (gaps between its ids, weights, values)."""
+    return pickle.loads(zlib.decompress(data) if compression else data)
+
+
+def _block_weights(weights, count: int) -> array:
+    """A block's weights as Whoosh's reader gives them (float32): its data holds None when
+    every weight is 1, one number when all are the same, else each (`_small_weights`)."""
+    if weights is None:
+        return array("f", repeat(1.0, count))
+    if isinstance(weights, float):
+        return array("f", repeat(weights, count))
+    return array("f", weights)
+
+
+def _matcher_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
+    """`read_postings` through Whoosh's matcher API, for a reader of another kind."""
     try:
         matcher = reader.postings(fieldname, word)
     except TermNotFound:
         return []
-    hidden = frozenset()
-    if isinstance(matcher, FilterMatcher) and matcher._exclude:
-        matcher, hidden = matcher.child, matcher._ids  # the segment's deleted documents
     found = []
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            found.extend(zip(matcher._ids, matcher._weights, strict=True))
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            found.append((matcher.id(), matcher.weight()))
-            matcher.next()
-    return [item for item in found if item[0] not in hidden] if hidden else found
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return found
 
 
 def read_joins(reader, fieldname: str, join: str) -> list[tuple[int, int]]:
@@ -1235,40 +1299,55 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
     """{document: positions of `word`} for those of `docs` (sorted live documents of the
     segment) that have it: a block at a time, decoding only the wanted postings (skipping
     one posting at a time costs ~10x)."""
+    record = _record_of(reader, fieldname, word)
+    if record is None:
+        return {} if _own_terms(reader) else _matcher_positions(reader, fieldname, word, docs)
+    decode = reader.schema[fieldname].format.decoder("positions")
+    info = _term_info(record)
+    if info.is_inlined():
+        ids, _, values = info.inlined_postings()
+        packed = values[0] if values and isinstance(values[0], str) else values
+        blocks = [(ids[-1], None)]
+        data_of = lambda block: (None, None, packed)  # noqa: E731
+        ids_of = lambda data: ids  # noqa: E731
+    else:
+        blocks = _blocks(reader._terms._postfile, info.extent()[0])
+        data_of = lambda block: _block_data(*block)  # noqa: E731
+        ids_of = lambda data: tuple(accumulate(data[0]))  # noqa: E731
+    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
+    found = {}
+    for top, block in blocks:
+        if following == len(docs):
+            break
+        if docs[following] > top:  # no wanted document in this block: not decoded
+            continue
+        end = bisect_right(docs, top, following)
+        data = data_of(block)
+        ids, block_docs = ids_of(data), docs[following:end]
+        if 4 * len(block_docs) < len(ids):  # a few: look them up in the sorted ids
+            hits = [
+                i for doc in block_docs if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
+            ]
+        else:  # many: test every id (break-even ~30 of 128, measured)
+            hits = [i for i, doc in enumerate(ids) if doc in wanted]
+        if hits:
+            values = _unpack(data[2]) if isinstance(data[2], str) else data[2]
+            found.update((ids[i], set(decode(values[i]))) for i in hits)
+        following = end
+    return found
+
+
+def _matcher_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[int, set[int]]:
+    """`read_positions` through Whoosh's matcher API, for a reader of another kind."""
     try:
         matcher = reader.postings(fieldname, word)
     except TermNotFound:
         return {}
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child  # deleted documents are not among `docs`
-    wanted, following = set(docs), 0  # docs[following]: the first not yet passed
-    found = {}
-    if isinstance(matcher, W3LeafMatcher):
-        decode = matcher.format.decoder("positions")
-        while matcher.is_active() and following < len(docs):
-            top = matcher.block_max_id()
-            if docs[following] <= top:  # a wanted document may be in this block
-                end = bisect_right(docs, top, following)
-                matcher._read_ids()
-                ids, block_docs = matcher._ids, docs[following:end]
-                if 4 * len(block_docs) < len(ids):  # a few: look them up in the sorted ids
-                    hits = [
-                        i
-                        for doc in block_docs
-                        if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
-                    ]
-                else:  # many: test every id (break-even ~30 of 128, measured)
-                    hits = [i for i, doc in enumerate(ids) if doc in wanted]
-                if hits:
-                    matcher._read_values()
-                    found.update((ids[i], set(decode(matcher._values[i]))) for i in hits)
-                following = end
-            matcher._next_block()
-    else:
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                found[matcher.id()] = set(matcher.value_as("positions"))
-            matcher.next()
+    wanted, found = set(docs), {}
+    while matcher.is_active():
+        if matcher.id() in wanted:
+            found[matcher.id()] = set(matcher.value_as("positions"))
+        matcher.next()
     return found
 
 
