@@ -1180,6 +1180,25 @@ def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
     return [item for item in found if item[0] not in hidden] if hidden else found
 
 
+def read_documents(reader, fieldname: str, word: str) -> list[int]:
+    """The documents of `read_postings`, without their weights: what a filter needs, at C
+    speed (a set of a word's documents built from its postings' pairs costs ~3x)."""
+    record = _record_of(reader, fieldname, word)
+    if record is None:
+        if _own_terms(reader):
+            return []
+        return [doc for doc, _ in _matcher_postings(reader, fieldname, word)]
+    info = _term_info(record)
+    if info.is_inlined():
+        found = list(info.inlined_postings()[0])
+    else:
+        found = []
+        for _, block in _blocks(reader._terms._postfile, info.extent()[0]):
+            found.extend(accumulate(_block_data(*block)[0]))
+    hidden = reader.deleted_docs_set
+    return [doc for doc in found if doc not in hidden] if hidden else found
+
+
 def _own_terms(reader) -> bool:
     """Whether `reader` is a segment's, with searchkit's term table."""
     return type(reader) is SegmentReader and type(reader._terms) is _TermsReader
@@ -1248,14 +1267,24 @@ def read_joins(reader, fieldname: str, join: str) -> list[tuple[int, int]]:
     """(document, count) of a join's postings in a segment's join table, in document order,
     without the segment's deleted documents; [] when no document has it. Raises
     `joins.DamagedJoinTable` when the segment has no readable join table."""
+    documents, counts = _join_postings(reader, fieldname, join)
+    return list(zip(documents, counts, strict=True))
+
+
+def read_join_documents(reader, fieldname: str, join: str) -> list[int]:
+    """The documents of `read_joins`, without their counts."""
+    return _join_postings(reader, fieldname, join)[0]
+
+
+def _join_postings(reader, fieldname: str, join: str) -> tuple[list[int], list[int]]:
     if isinstance(reader, EmptyReader):  # an index without segments
-        return []
+        return [], []
     documents, counts = join_table(reader).postings(fieldname, join)
-    found = list(zip(documents, counts, strict=True))
     if documents and reader.has_deletions():
         hidden = set(reader.segment().deleted_docs())
-        return [item for item in found if item[0] not in hidden]
-    return found
+        kept = [i for i, doc in enumerate(documents) if doc not in hidden]
+        return [documents[i] for i in kept], [counts[i] for i in kept]
+    return documents, counts
 
 
 def check_joins(reader) -> None:

@@ -21,7 +21,7 @@ from whoosh import matching, query
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import is_cjk, normalize
-from .codec import read_joins, read_positions, read_postings
+from .codec import read_documents, read_join_documents, read_joins, read_positions, read_postings
 from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
 from .schema import JOINS
 from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
@@ -170,13 +170,13 @@ class Contains(query.Query):
                 counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
             return counts, full
         pairs = {text[i : i + 2] for i in range(len(text) - 1)}
-        candidates = {doc for pair in pairs for doc, _ in read_joins(reader, joins, pair)}
+        candidates = set().union(*(read_join_documents(reader, joins, pair) for pair in pairs))
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
-            candidates &= {doc for doc, _ in read_joins(reader, joins, pair)} | (
-                self._documents(reader, words)
-            )
+            having = self._documents(reader, words)
+            having.update(read_join_documents(reader, joins, pair))
+            candidates &= having
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document), but for a synonym.
         phrases = _phrase_counts(reader, field, self.plan, candidates, self.stored_text)
@@ -217,7 +217,7 @@ class Contains(query.Query):
         return found or set()
 
     def _documents(self, reader, words) -> set[int]:
-        return {doc for word in words for doc, _ in read_postings(reader, self.fieldname, word)}
+        return set().union(*(read_documents(reader, self.fieldname, word) for word in words))
 
     def positions(self, reader, words) -> list[tuple[str, object]]:
         """Fresh (word, postings matcher) pairs, to read positions from."""
@@ -249,7 +249,7 @@ def _phrase_counts(
                 break
             join = plan.text[cut - 1 : cut + 1]
             if join not in joined:
-                joined[join] = {doc for doc, _ in read_joins(reader, joins, join)}
+                joined[join] = set(read_join_documents(reader, joins, join))
             todo &= joined[join]
         groups = groups_of(cuts) if todo else None
         if groups is None:

@@ -33,6 +33,7 @@ from searchkit.codec import (
     bytes_column,
     field_length_column,
     latest_generation,
+    read_documents,
     read_positions,
     read_postings,
 )
@@ -382,10 +383,13 @@ def test_read_postings_equals_whoosh_matcher_api_on_segments_with_deletions(segm
                     assert read_postings(reader, fieldname, text) == [
                         (doc, weight) for doc, weight, _ in expected
                     ], (fieldname, text)
+                    documents = [doc for doc, _, _ in expected]
+                    assert read_documents(reader, fieldname, text) == documents
                     stored = reader.doc_frequency(fieldname, word)
                     seen_deleted += stored - len(expected)
                     seen_kinds.add(stored_as(stored))
             assert read_postings(reader, "body", "no such word") == []
+            assert read_documents(reader, "body", "no such word") == []
     assert seen_deleted > 0  # some postings of deleted documents were left out
     assert seen_kinds == {"inlined", "one block", "blocks"}
 

@@ -13,7 +13,7 @@ from whoosh.index import open_dir
 
 from searchkit import Index, load_posts
 from searchkit.analysis import Analyzer
-from searchkit.codec import JOINS_EXT, join_table, read_joins
+from searchkit.codec import JOINS_EXT, join_table, read_join_documents, read_joins
 from searchkit.joins import DamagedJoinTable, JoinTable, decode_postings, encode, encode_postings
 from searchkit.schema import JOINS
 from searchkit.storage import read_pointer
@@ -121,7 +121,9 @@ def indexed_joins(path) -> dict[tuple[str, str], dict[str, int]]:
             ids = {docnum: fields["id"] for docnum, fields in leaf.iter_docs()}
             joins = {(field, join) for field, join, *_ in join_table(leaf).items()}
             for field, join in joins:
-                for docnum, count in read_joins(leaf, field, join):
+                postings = read_joins(leaf, field, join)
+                assert read_join_documents(leaf, field, join) == [doc for doc, _ in postings]
+                for docnum, count in postings:
                     found.setdefault((field, join), {})[ids[docnum]] = count
         segments = len(reader.leaf_readers())
     whoosh_index.close()
