@@ -467,3 +467,34 @@ def test_a_broken_link_is_reported_not_fatal(tmp_path):
     report = index.update_from(posts)
     assert report.added == [REFERENCE_POST.name]
     assert [p.path.name for p in report.skipped] == ["dangling.md"]
+
+
+def test_a_reader_sees_another_writers_commits_and_rebuilds_at_once(tmp_path):
+    """A search checks for others' commits with two `stat`s while the index's files are
+    as they were at its last full check, and reads them again as soon as they change."""
+    import time
+
+    from searchkit.index import RACY_NS
+
+    settle = 2 * RACY_NS / 1e9
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    (posts / "2022-06-07-qt.md").write_text(
+        "---\ntitle: 美联储缩表\ndate: 2022-06-07\n---\n缩表开始了。\n", "utf-8"
+    )
+    path = tmp_path / "index"
+    with Index.create(path) as writer:
+        writer.add(HANDMADE[:2])
+        reader = Index.open(path)
+        time.sleep(settle)  # the files are settled: the quick check applies
+        assert reader.search("缩表").total == reader.search("缩表").total == 1
+        writer.add(HANDMADE[2:])  # a commit: a new TOC in the generation's folder
+        assert reader.search("缩表").total == 2
+        writer.delete("a")
+        assert reader.search("缩表").total == 1
+        time.sleep(settle)
+        assert reader.search("缩表").total == 1
+        writer.rebuild(posts)  # a new generation, named by a new CURRENT
+        assert [hit.title for hit in reader.search("缩表")] == ["美联储缩表"]
+        assert reader.generation == writer.generation
+    reader.close()
