@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import accumulate, combinations
 
 from whoosh import matching, query
+from whoosh.matching import wrappers
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import is_cjk, normalize
@@ -38,6 +39,7 @@ POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
 # What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
+COUNTED_CACHE_SIZE = 200_000  # counted documents kept per searcher (`_counted_segments`)
 
 
 class Contains(query.Query):
@@ -57,7 +59,6 @@ class Contains(query.Query):
         self.plan = plan
         self.boost = boost
         self.stored_text = stored_text
-        self._counted = None  # (searcher, its segments' counts): see `_counted_segments`
 
     def __repr__(self):
         return (
@@ -136,14 +137,24 @@ class Contains(query.Query):
         """`_counts` of every segment of the searcher `parent`, by id of its reader: counted
         once for the whole search, so a query over several segments knows its exact document
         frequency (an estimate from the words' frequencies costs a term lookup for every word
-        containing the text in every segment: on two segments, 3x the time of one)."""
-        if self._counted is None or self._counted[0] is not parent:
+        containing the text in every segment: on two segments, 3x the time of one).
+
+        Kept per searcher by field and text (up to `COUNTED_CACHE_SIZE` documents in all),
+        not per query: a question's proximity part counts the same body texts again in
+        `Contains` of its own, and the relaxed tier a word the vocabulary lacks; that was
+        ~a third of a headline's exact tier (measured on the 19,547 news articles)."""
+        cache = parent.__dict__.setdefault("_searchkit_counts", {})
+        key = (self.fieldname, self.plan.text, self.stored_text)
+        counted = cache.get(key)
+        if counted is None:
             leaves = [leaf for leaf, _ in parent.leaf_searchers()]
-            self._counted = (
-                parent,
-                {id(leaf.reader()): self._counts(leaf.reader()) for leaf in leaves},
-            )
-        return self._counted[1]
+            counted = {id(leaf.reader()): self._counts(leaf.reader()) for leaf in leaves}
+            size = sum(len(counts) for counts, _ in counted.values())
+            kept = sum(len(counts) for each in cache.values() for counts, _ in each.values())
+            if kept + size > COUNTED_CACHE_SIZE:
+                cache.clear()
+            cache[key] = counted
+        return counted
 
     def _counts(self, reader) -> tuple[dict[int, float], list[str]]:
         """For a one-run text: {document: weighted occurrences} in this segment, and the
@@ -357,22 +368,42 @@ class _Positions:
         return found
 
 
-class _SpanFinder:
+class _ReadPositions:
+    """`_Positions` for documents known in advance: each word's positions in them read in
+    bulk (`codec.read_positions`), a block at a time, rather than one `skip_to` a document
+    (on the 19,547 news articles, most of the time a question's proximity spans took)."""
+
+    def __init__(self, reader, fieldname: str, words, docs: list[int]):
+        self.found = [(word, read_positions(reader, fieldname, word, docs)) for word in words]
+
+    def at(self, docnum: int) -> list[tuple[str, list[int]]]:
+        return [(word, sorted(found[docnum])) for word, found in self.found if docnum in found]
+
+
+class SpanFinder:
     """Where the text occurs in one candidate document after another (increasing document
     numbers), as token spans, and how much those occurrences weigh. It reads positions
-    through postings matchers of its own, made on first need."""
+    through postings matchers of its own, made on first need; or, given the documents it
+    will be asked about (`docs`, sorted), in bulk for all of them."""
 
-    def __init__(self, query: Contains, reader, full: list[str]):
+    def __init__(self, query: Contains, reader, full: list[str], docs: list[int] | None = None):
         self.query = query
         self.plan = query.plan
         self.reader = reader
         self.full_words = full
+        self.docs = docs
         self._full = None
         self._edges = None
+        self._chain_docs = None  # with `docs`: those without a whole-word occurrence
+
+    def _positions(self, words, docs: list[int] | None):
+        if docs is None:
+            return _Positions(self.query.positions(self.reader, words))
+        return _ReadPositions(self.reader, self.query.fieldname, words, docs)
 
     def find(self, docnum: int) -> tuple[list[Span], float]:
         if self._full is None:
-            self._full = _Positions(self.query.positions(self.reader, self.full_words))
+            self._full = self._positions(self.full_words, self.docs)
         spans = []
         weight = 0.0
         for word, positions in self._full.at(docnum):
@@ -403,9 +434,7 @@ class _SpanFinder:
                 for entry in self._edges.get(offset, ()):
                     edge, members = entry
                     if members is None:
-                        members = entry[1] = _Positions(
-                            self.query.positions(self.reader, edge.words)
-                        )
+                        members = entry[1] = self._positions(edge.words, self._chained())
                     found = members.at(docnum)
                     if found:
                         anywhere = {p for _, plist in found for p in plist}
@@ -420,6 +449,13 @@ class _SpanFinder:
                 if found is not None:
                     chains.append((Span(p, found[0]), p in exact_starts and found[1]))
         return chains
+
+    def _chained(self) -> list[int] | None:
+        """With `docs` known, those that may need a chain: without a whole-word occurrence."""
+        if self.docs is not None and self._chain_docs is None:
+            whole = {doc for _, found in self._full.found for doc in found}
+            self._chain_docs = [doc for doc in self.docs if doc not in whole]
+        return self._chain_docs
 
     def _follow(self, offset, pos, edges_at, length):
         """(end position, last token whole) of a chain going on at `offset` after `pos`."""
@@ -452,7 +488,7 @@ class ContainsMatcher(SpanWrappingMatcher):
         self.reader = reader
         self.full_words = full
         self.scoring = scoring
-        self.finder = _SpanFinder(query, reader, full)
+        self.finder = SpanFinder(query, reader, full)
         self._weight = 0.0
         super().__init__(child)
 
@@ -514,15 +550,85 @@ class CountedMatcher(ScoredMatcher):
 
     def spans(self):
         if self._finder is None:
-            self._finder = _SpanFinder(self.query, self.reader, self.full_words)
+            self._finder = SpanFinder(self.query, self.reader, self.full_words)
         return self._finder.find(self.id())[0]
 
 
 class Near(SpanNear):
-    """`SpanNear` that can size itself, so Whoosh can plan `And` queries containing it."""
+    """`SpanNear` that can size itself, so Whoosh can plan `And` queries containing it, and
+    whose matcher finds its first match on first use (`NearMatcher`)."""
 
     def estimate_size(self, ixreader):
         return min(self.a.estimate_size(ixreader), self.b.estimate_size(ixreader))
 
     def estimate_min_size(self, ixreader):
         return 0
+
+    def matcher(self, searcher, context=None):
+        return NearMatcher(
+            self.a.matcher(searcher, context),
+            self.b.matcher(searcher, context),
+            slop=self.slop,
+            ordered=self.ordered,
+            mindist=self.mindist,
+        )
+
+
+class NearMatcher(SpanNear.SpanNearMatcher):
+    """Whoosh's `SpanNear` matcher, but it looks for its first match when first asked, not
+    when it is made: a question's proximity part is evaluated a list at a time
+    (`setwise`), from its texts' lists, and never walked, while finding the first match
+    costs the spans of every document before it (~a fifth of a headline's exact tier)."""
+
+    def __init__(self, a, b, slop=1, ordered=True, mindist=1):
+        self.a, self.b = a, b
+        self.slop, self.ordered, self.mindist = slop, ordered, mindist
+        wrappers.WrappingMatcher.__init__(self, matching.IntersectionMatcher(a, b))
+        self._spans = None
+        self._pending = True
+
+    def _start(self):
+        if self._pending:
+            self._pending = False
+            if self.child.is_active():
+                self._find_next()
+
+    def is_active(self):
+        self._start()
+        return self.child.is_active()
+
+    def id(self):
+        self._start()
+        return self.child.id()
+
+    def spans(self):
+        self._start()
+        return self._spans
+
+    def next(self):
+        self._start()
+        return super().next()
+
+    def skip_to(self, id):
+        self._start()
+        return super().skip_to(id)
+
+    def score(self):
+        self._start()
+        return super().score()
+
+    def weight(self):
+        self._start()
+        return super().weight()
+
+    def value(self):
+        self._start()
+        return super().value()
+
+    def value_as(self, astype):
+        self._start()
+        return super().value_as(astype)
+
+    def reset(self):
+        self.child.reset()
+        self._pending = True

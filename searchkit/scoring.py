@@ -36,10 +36,13 @@ def bm25(
     >>> [(doc, round(score, 4)) for doc, score in bm25([(7, 2.0)], lambda doc: 10, 1.5, 10.0)]
     [(7, 1.9655)]
     """
-    scale = idf * (K1 + 1) * boost
-    norm = K1 * (1 - B)
-    slope = K1 * B / (avgdl or 1)
+    scale, norm, slope = _constants(idf, avgdl, boost)
     return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+
+
+def _constants(idf: float, avgdl: float, boost: float) -> tuple[float, float, float]:
+    """`bm25`'s (scale, norm, slope): score = scale·tf / (tf + norm + slope·length)."""
+    return idf * (K1 + 1) * boost, K1 * (1 - B), K1 * B / (avgdl or 1)
 
 
 def idf(doc_count: int, doc_frequency: int) -> float:
@@ -163,8 +166,7 @@ def _scores(searcher, context, parts) -> dict[int, float]:
     get = scores.get
     for part in parts:
         if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
-            for doc, score in _term_scores(searcher, part):
-                scores[doc] = get(doc, 0.0) + score
+            _add_term_scores(scores, searcher, part)
             continue
         for doc, score in scored_documents(part.matcher(searcher, context)):
             scores[doc] = get(doc, 0.0) + score
@@ -182,20 +184,25 @@ def scored_documents(matcher) -> Iterator[tuple[int, float]]:
         matcher.next()
 
 
-def _term_scores(searcher, term: query.Term) -> list[tuple[int, float]]:
-    """(document, score) for a word, as Whoosh's `BM25F` scores it (`index.WEIGHTING`)."""
+def _add_term_scores(scores: dict[int, float], searcher, term: query.Term) -> None:
+    """Add a word's scores, as Whoosh's `BM25F` scores it (`index.WEIGHTING`), to `scores`:
+    `bm25`'s expression, worked out in the loop that adds it, with the lengths read from
+    their table. A relaxed tier adds up the postings of a dozen words, common ones among
+    them (中国: most of the news articles): without the list of (document, score) pairs
+    built and read again and a call for each length, the best-match parts of the bench's
+    50 headlines take ~8% less CPU time on 60,000 documents (3.0 -> 2.7-2.8 s in all)."""
     fieldname, reader = term.fieldname, searcher.reader()
     postings = read_postings(reader, fieldname, term.text)
     if not postings:
-        return []
+        return
     parent = searcher.get_parent()
-    return bm25(
-        postings,
-        field_lengths(reader, fieldname),
-        parent.idf(fieldname, term.text),
-        parent.avg_field_length(fieldname),
-        term.boost,
+    scale, norm, slope = _constants(
+        parent.idf(fieldname, term.text), parent.avg_field_length(fieldname), term.boost
     )
+    lengths = _length_table(reader, fieldname)
+    get = scores.get
+    for doc, tf in postings:
+        scores[doc] = get(doc, 0.0) + scale * tf / (tf + norm + slope * lengths[doc])
 
 
 def field_lengths(reader, fieldname: str) -> Callable[[int], int]:
@@ -204,8 +211,12 @@ def field_lengths(reader, fieldname: str) -> Callable[[int], int]:
     the reader (the library reuses its searcher), from the length column in one piece:
     0.65 ms for the 19,547 news articles, the cost of ~320 lookups, paid once. (Lookups one
     at a time for rare words cost a keyword's first run up to 3,600 of them.)"""
+    return _length_table(reader, fieldname).__getitem__
+
+
+def _length_table(reader, fieldname: str) -> list[int]:
     tables = reader.__dict__.setdefault("_searchkit_lengths", {})
     table = tables.get(fieldname)
     if table is None:
         table = tables[fieldname] = field_length_column(reader, fieldname)
-    return table.__getitem__
+    return table

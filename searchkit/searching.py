@@ -26,7 +26,7 @@ from . import suggest
 from .codec import set_total
 from .documents import Document
 from .results import Hit, SearchResults
-from .scoring import scored_documents
+from .setwise import scored_documents
 from .synonyms import Synonyms
 
 if TYPE_CHECKING:
@@ -270,8 +270,8 @@ def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
         context = searcher.context()
         matches = []
         for subsearcher, offset in searcher.leaf_searchers():
-            matcher = whoosh_query.matcher(subsearcher, context)
-            matches += [(score, doc + offset) for doc, score in scored_documents(matcher)]
+            found = scored_documents(whoosh_query, subsearcher, context)
+            matches += [(score, doc + offset) for doc, score in found]
         if cache is not None:
             if sum(map(len, cache.values())) + len(matches) > MATCH_CACHE_SIZE:
                 cache.clear()

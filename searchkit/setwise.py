@@ -1,0 +1,129 @@
+"""Whoosh matcher trees evaluated a list at a time: the (document, score) pairs of every
+match, as walking the tree finds them, but with each node's matches worked out from its
+children's whole lists.
+
+A question's exact tier is `AndMaybe(And(texts), Or(Near(text, next text), ...))`. Whoosh
+walks that tree a document at a time: every step moves a handful of matchers, and each
+`Near` asks its two texts for their spans there, each text reading its words' positions
+one `skip_to` at a time; the `Near`s of neighbouring pairs find the spans of their shared
+text twice. Here the `And` is an intersection of the texts' scored lists, and a `Near`
+looks only at the documents its `AndMaybe` can use, finding each text's spans once for
+all of them from positions read in bulk (`codec.read_positions`). The scores are Whoosh's
+own: each node adds its children's scores in the order its matcher's `score()` does, so
+even the floating-point sums are the same.
+
+Node types this module does not know are walked on their own, one match at a time
+(`scoring.scored_documents`), which finds the same matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from whoosh import query
+from whoosh.matching import AndMaybeMatcher, IntersectionMatcher, UnionMatcher, WrappingMatcher
+from whoosh.matching.mcore import NullMatcherClass
+from whoosh.query.spans import SpanNear
+
+from .matching import CountedMatcher, SpanFinder
+from .scoring import ScoredMatcher
+from .scoring import scored_documents as walked_documents
+
+Table = dict[int, float]  # document -> score
+
+
+def scored_documents(whoosh_query, searcher, context) -> Iterator[tuple[int, float]]:
+    """(document, score) of every match of `whoosh_query` in the searcher's segment, in
+    document order: what walking its matcher with Whoosh's matcher API finds
+    (`scoring.scored_documents`). An `AndMaybe`'s two matchers are made apart, so that its
+    optional part is not walked to the required part's first match when it is made."""
+    tables = _Tables()
+    if type(whoosh_query) is query.AndMaybe:
+        a = tables.of(whoosh_query.a.matcher(searcher, context), None)
+        optional = whoosh_query.b.matcher(searcher, context)
+        table = tables.and_maybe(a, optional)
+    else:
+        table = tables.of(whoosh_query.matcher(searcher, context), None)
+    for doc in sorted(table):
+        yield doc, table[doc]
+
+
+class _Tables:
+    """One tree's evaluation, keeping each text's spans, by document, for all its `Near`s."""
+
+    def __init__(self):
+        self.spans: dict[tuple, dict[int, list]] = {}
+
+    def of(self, matcher, within: set[int] | None) -> Table:
+        """{document: score} of `matcher`'s matches; only the documents in `within` (when
+        given) need be right, the others may be missing."""
+        kind = type(matcher)
+        if isinstance(matcher, ScoredMatcher):
+            return dict(zip(matcher.docs[matcher.i :], matcher.scores[matcher.i :], strict=True))
+        if isinstance(matcher, NullMatcherClass):
+            return {}
+        if kind is IntersectionMatcher:
+            a = self.of(matcher.a, within)
+            b = self.of(matcher.b, set(a) if within is None else within & a.keys())
+            return {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
+        if kind is AndMaybeMatcher:
+            return self.and_maybe(self.of(matcher.a, within), matcher.b)
+        if kind is UnionMatcher:
+            a, b = self.of(matcher.a, within), self.of(matcher.b, within)
+            both = {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
+            return a | b | both
+        if kind is WrappingMatcher:
+            boost = matcher.boost
+            return {doc: score * boost for doc, score in self.of(matcher.child, within).items()}
+        if isinstance(matcher, SpanNear.SpanNearMatcher) and _counted(matcher.a, matcher.b):
+            return self._near(matcher, within)
+        return dict(walked_documents(matcher))
+
+    def and_maybe(self, a: Table, optional) -> Table:
+        """`AndMaybeMatcher(a, optional)`: `a`'s documents, with `optional`'s score added
+        where it matches too; `optional` is evaluated for `a`'s documents only."""
+        b = self.of(optional, set(a)) if a else {}
+        return {doc: a[doc] + b[doc] if doc in b else a[doc] for doc in a}
+
+    def _near(self, matcher, within: set[int] | None) -> Table:
+        """The documents of both texts where they stand near enough (`near`), scored as the
+        intersection of the two."""
+        a, b = self.of(matcher.a, None), self.of(matcher.b, None)
+        docs = sorted(a.keys() & b.keys() & within if within is not None else a.keys() & b.keys())
+        a_spans = self._spans(matcher.a, docs)
+        b_spans = self._spans(matcher.b, docs)
+        return {
+            doc: a[doc] + b[doc]
+            for doc in docs
+            if near(a_spans[doc], b_spans[doc], matcher.slop, matcher.ordered, matcher.mindist)
+        }
+
+    def _spans(self, matcher: CountedMatcher, docs: list[int]) -> dict[int, list]:
+        """{document: the text's spans} for `docs`, found once per text and document."""
+        query = matcher.query
+        key = (id(matcher.reader), query.fieldname, query.plan.text, query.stored_text)
+        known = self.spans.setdefault(key, {})
+        missing = [doc for doc in docs if doc not in known]
+        if missing:
+            finder = SpanFinder(query, matcher.reader, matcher.full_words, missing)
+            known.update((doc, finder.find(doc)[0]) for doc in missing)
+        return known
+
+
+def _counted(*matchers) -> bool:
+    return all(type(matcher) is CountedMatcher for matcher in matchers)
+
+
+def near(a_spans, b_spans, slop: int, ordered: bool, mindist: int) -> bool:
+    """Whether a span of `a_spans` and one of `b_spans` (each in start order) stand within
+    `slop` and at least `mindist` apart (and `a` first, if `ordered`): whether Whoosh's
+    `SpanNear` matcher finds any span in the document."""
+    for aspan in a_spans:
+        for bspan in b_spans:
+            if bspan.end < aspan.start - slop or (ordered and aspan.start > bspan.start):
+                continue
+            if bspan.start > aspan.end + slop:
+                break
+            if mindist <= aspan.distance_to(bspan) <= slop:
+                return True
+    return False
