@@ -139,10 +139,11 @@ class Contains(query.Query):
         frequency (an estimate from the words' frequencies costs a term lookup for every word
         containing the text in every segment: on two segments, 3x the time of one).
 
-        Kept per searcher by field and text (up to `COUNTED_CACHE_SIZE` documents in all),
-        not per query: a question's proximity part counts the same body texts again in
-        `Contains` of its own, and the relaxed tier a word the vocabulary lacks; that was
-        ~a third of a headline's exact tier (measured on the 19,547 news articles)."""
+        Kept on the searcher by field and text (up to `COUNTED_CACHE_SIZE` documents in
+        all) for the rest of the search, not per query: a question's proximity part counts
+        the same body texts again in `Contains` of its own, and the relaxed tier a word the
+        vocabulary lacks; that was ~a third of a headline's exact tier (measured on the
+        19,547 news articles). `forget_counts` ends a search's counts."""
         cache = parent.__dict__.setdefault("_searchkit_counts", {})
         key = (self.fieldname, self.plan.text, self.stored_text)
         counted = cache.get(key)
@@ -235,6 +236,14 @@ class Contains(query.Query):
         return [
             (w, reader.postings(self.fieldname, w)) for w in words if (self.fieldname, w) in reader
         ]
+
+
+def forget_counts(searcher) -> None:
+    """Drop the texts' counts kept on `searcher` (`Contains._counted_segments`): they serve
+    the parts of one search. A new query counts its texts anew, even the words an earlier
+    query shared, so that its first run costs what a query new to the index costs (the
+    figure docs/speed.md measures), and the kept counts never outgrow one search's."""
+    searcher.__dict__.pop("_searchkit_counts", None)
 
 
 def _phrase_counts(

@@ -25,6 +25,7 @@ from . import query as query_module
 from . import suggest
 from .codec import set_total
 from .documents import Document
+from .matching import forget_counts
 from .results import Hit, SearchResults
 from .setwise import scored_documents
 from .synonyms import Synonyms
@@ -54,6 +55,7 @@ def search(
     filtered = any(value is not None for value in (since, until, category, tag))
     parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
     searcher = index._current_searcher()
+    forget_counts(searcher)
     vocab = index._loaded_vocabulary()
     synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
     plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)

@@ -273,3 +273,22 @@ def test_contains_spans_place_the_text_for_proximity(handmade):
     near = Near(contains(index, BODY, "美联储"), contains(index, BODY, "缩表"), slop=2)
     assert ids(searcher, near) == ["a"]
     assert ids(searcher, Near(contains(index, BODY, "美联储"), contains(index, BODY, "隔夜"))) == []
+
+
+def test_a_texts_counts_serve_one_search_and_a_new_query_counts_anew(handmade_index, monkeypatch):
+    """Within a search, a text's counts are made once (a question's proximity part counts
+    its texts again); the next query counts its texts anew, so that its first run costs what
+    a query new to the index costs."""
+    counted = []
+    counts = Contains._counts
+
+    def counting(self, reader):
+        counted.append((self.fieldname, self.plan.text))
+        return counts(self, reader)
+
+    monkeypatch.setattr(Contains, "_counts", counting)
+    assert handmade_index.search("美联储 缩表").exact_total == 1
+    assert counted.count(("body", "缩表")) == 1  # the exact tier and proximity: once
+    counted.clear()
+    assert handmade_index.search("缩表 隔夜").exact_total == 1
+    assert counted.count(("body", "缩表")) == 1  # counted again for a new query
