@@ -55,7 +55,7 @@ def search(
     filtered = any(value is not None for value in (since, until, category, tag))
     parsed = query_module.parse(query, blank_ok=filtered)  # "": every post the filters let by
     searcher = index._current_searcher()
-    forget_counts(searcher)
+    forget_counts(searcher)  # those of a search that raised
     vocab = index._loaded_vocabulary()
     synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
     plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)
@@ -90,6 +90,7 @@ def search(
     suggestion = None
     if suggest.wants_suggestion(parsed, total, totals["exact"] + synonym_total):
         suggestion = suggest.corrected_query(parsed, vocab, searcher, lambda q: _finds(searcher, q))
+    forget_counts(searcher)  # here, so that the search that made them pays for freeing them
     return SearchResults(
         query,
         total,
