@@ -1,4 +1,7 @@
-from searchkit.analysis import Analyzer, normalize, normalize_with_offsets
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchkit.analysis import Analyzer, is_cjk, normalize, normalize_with_offsets
 from searchkit.vocabulary import Vocabulary
 
 
@@ -76,3 +79,38 @@ def test_vocabulary_round_trips_through_a_file(tmp_path):
     assert sorted(loaded) == ["缩表", "降准"]
     assert loaded.ending_with("准") == ["降准"]
     assert Vocabulary.load(tmp_path / "missing") is None
+
+
+def _postings_from_tokens(analyzer: Analyzer, text: str) -> tuple[dict, dict]:
+    """What `postings` means, from `tokenize`'s tokens: each word's positions, and the two
+    characters around each boundary of adjacent tokens when both are Han."""
+    positions, joins, previous = {}, {}, None
+    for token in analyzer.tokenize(normalize(text)):
+        positions.setdefault(token.text, []).append(token.pos)
+        if previous is not None and previous.end == token.start:
+            join = previous.text[-1] + token.text[0]
+            if is_cjk(join):
+                joins[join] = joins.get(join, 0) + 1
+        previous = token
+    return positions, joins
+
+
+_MIXED = st.text(
+    st.sampled_from("降息预期市场美联储缩表〇㐀𠀀ＭＬＦabc12.5,， 。-_\n"), max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_MIXED)
+def test_postings_are_what_the_tokens_give(text):
+    analyzer = Analyzer()
+    expected = _postings_from_tokens(analyzer, text)
+    positions, joins = analyzer.postings(text)
+    assert (positions, joins) == expected
+    assert list(positions) == list(expected[0]) and list(joins) == list(expected[1])
+
+
+def test_postings_of_a_news_article_are_what_the_tokens_give():
+    text = "国家主席习近平1日在人民大会堂会见来华访问的美国财政部长，双方就中美经贸关系交换意见。"
+    text += "GDP增长5.2%。"
+    assert Analyzer().postings(text * 3) == _postings_from_tokens(Analyzer(), text * 3)

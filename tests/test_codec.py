@@ -134,6 +134,47 @@ def test_a_build_that_spills_writes_the_index_a_build_in_memory_writes(tmp_path,
     assert len(spills) > 3
 
 
+@pytest.mark.needs_corpus
+def test_a_join_table_encoded_beside_the_commit_leaves_the_same_segment(tmp_path, monkeypatch):
+    from searchkit import codec, forked
+
+    posts = list(load_posts(FINANCE))[:80]  # past ingest.PARALLEL_THRESHOLD
+
+    def segment_files(path) -> dict[str, bytes]:
+        with Index.create(path) as index:
+            index.add(posts)
+            reader = index.searcher().reader()
+            storage, segment = reader.storage(), reader.segment()
+            return {
+                ext: storage.open_file(segment.make_filename(ext)).read()
+                for ext in (codec.JOINS_EXT, codec.TERMS_EXT, ".pst", codec.STORED_EXT)
+            }
+
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    serial = segment_files(tmp_path / "serial")
+    monkeypatch.undo()
+    forks = []
+    monkeypatch.setattr(codec, "BESIDE_JOINS", 0)
+    monkeypatch.setattr(forked, "beside", _counting_calls(forked.beside, forks))
+    assert segment_files(tmp_path / "beside") == serial
+    monkeypatch.setattr(codec, "SPILL_BYTES", 20_000)  # and merged back from spilled runs
+    assert segment_files(tmp_path / "spilled") == serial
+    assert len(forks) == 2
+    assert serial[codec.JOINS_EXT].startswith(b"skj1")
+    # A process past the memory it may fork from commits in one process.
+    monkeypatch.setattr(codec, "BESIDE_RESIDENT_BYTES", forked.resident_bytes() // 2)
+    assert segment_files(tmp_path / "large") == serial
+    assert len(forks) == 2
+
+
+def _counting_calls(function, calls: list):
+    def counted(*args):
+        calls.append(args)
+        return function(*args)
+
+    return counted
+
+
 def _counting(method, calls: list):
     def counted(self):
         calls.append(1)
