@@ -140,7 +140,9 @@ def bad_corpus_problems(corpus: BadCorpus, output: str, index: Index) -> list[st
             except KeyError:
                 problems.append(f"{post.id} is not in the index")
             continue
-        found = {hit.id for hit in index.search(post.word, limit=10_000, exact_only=True)}
+        # Every post that has the word, near-duplicates too (a search folds them into one row).
+        hits = index.search(post.word, limit=10_000, exact_only=True, collapse=False)
+        found = {hit.id for hit in hits}
         if found != post.found_by:
             problems.append(f"{post.id}: {post.word} finds {sorted(found)}")
     if index.count() != len(corpus.good):
