@@ -303,7 +303,9 @@ def _term_info(record: bytes) -> W3TermInfo:
     count = ord(text[3])
     end = 4 + count * (2 if kind & _WEIGHTS else 1)
     if joins.ESCAPE in text[4:end]:  # a gap of more than 1.1 M documents
-        numbers, tail = _leading_numbers(text[4:], end - 4)
+        numbers, tail = joins.leading_numbers(text[4:], end - 4)
+        if len(numbers) < end - 4:
+            raise terms.DamagedTermTable("damaged term table: a term record ends early")
     else:
         numbers, tail = list(map(ord, text[4:end])), text[end:]
     ids = tuple(accumulate(numbers[:count], initial=-1))[1:]
@@ -323,20 +325,6 @@ def _doc_frequency(record: bytes) -> int:
         if text[3] != joins.ESCAPE:
             return ord(text[3])
     return _term_info(record).doc_frequency()
-
-
-def _leading_numbers(text: str, count: int) -> tuple[list[int], str]:
-    """The first `count` numbers of `joins.to_chars` text, and the text after them."""
-    numbers, carry = [], 0
-    for end, char in enumerate(text, 1):
-        if char == joins.ESCAPE:
-            carry += joins.CARRY
-            continue
-        numbers.append(carry + ord(char))
-        carry = 0
-        if len(numbers) == count:
-            return numbers, text[end:]
-    raise terms.DamagedTermTable("damaged term table: a term record ends early")
 
 
 class _TermsReader(base.TermsReader):

@@ -121,14 +121,23 @@ def from_chars(text: str) -> list[int]:
     """The numbers of `to_chars`' text."""
     if ESCAPE not in text:
         return list(map(ord, text))
+    return leading_numbers(text)[0]
+
+
+def leading_numbers(text: str, count: int | None = None) -> tuple[list[int], str]:
+    """The first `count` numbers of `to_chars`' text (all of them by default), and the text
+    after them; fewer numbers when the text ends first (a term record's inlined postings are
+    followed by their positions, `codec._term_info`)."""
     numbers, carry = [], 0
-    for char in text:
+    for end, char in enumerate(text, 1):
         if char == ESCAPE:
             carry += CARRY
-        else:
-            numbers.append(carry + ord(char))
-            carry = 0
-    return numbers
+            continue
+        numbers.append(carry + ord(char))
+        carry = 0
+        if len(numbers) == count:
+            return numbers, text[end:]
+    return numbers, ""
 
 
 def _key(join: str) -> bytes:
