@@ -163,17 +163,26 @@ class Contains(query.Query):
         word boundaries weigh `IN_WORD_WEIGHT`."""
         text, field = self.plan.text, self.fieldname
         counts: dict[int, float] = {}
-        inside: dict[int, int] = {}  # occurrences inside words, per document
+        # Occurrences inside words, per document: only the stored-text count below needs them.
+        inside: dict[int, int] = {}
+        needs_inside = self.stored_text and len(text) > 2 and is_cjk(text)
         full = []
         for word in self.plan.full:
-            weight = 1.0 if word == text else IN_WORD_WEIGHT
-            times = word.count(text)
             postings = read_postings(reader, field, word)
-            if postings:
-                full.append(word)
-            for doc, frequency in postings:
-                counts[doc] = counts.get(doc, 0.0) + frequency * weight
-                inside[doc] = inside.get(doc, 0) + int(frequency) * times
+            if not postings:
+                continue
+            full.append(word)
+            weight = 1.0 if word == text else IN_WORD_WEIGHT
+            if not counts:  # the first word's list as it is (0.0 + x is x): at C speed for the text
+                counts = dict(postings) if weight == 1.0 else {d: f * weight for d, f in postings}
+            else:
+                get = counts.get
+                for doc, frequency in postings:
+                    counts[doc] = get(doc, 0.0) + frequency * weight
+            if needs_inside:
+                times, get = word.count(text), inside.get
+                for doc, frequency in postings:
+                    inside[doc] = get(doc, 0) + int(frequency) * times
         if len(text) < 2 or not is_cjk(text):
             return counts, full
         joins = JOINS[field]
@@ -343,8 +352,7 @@ class _Scoring:
         """The BM25 scores of documents with the text's weighted occurrences `weights`."""
         if not self.scored:
             return [1.0] * len(docs)
-        postings = zip(docs, weights, strict=True)
-        return [score for _, score in bm25(postings, length, self.idf, self.avgdl)]
+        return bm25(docs, weights, length, self.idf, self.avgdl)
 
 
 class _Positions:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from whoosh import matching, query
 
@@ -22,22 +22,24 @@ K1, B = 0.9, 0.75
 
 
 def bm25(
-    postings: Iterable[tuple[int, float]],
+    docs: list[int],
+    frequencies: list[float],
     length: Callable[[int], int],
     idf: float,
     avgdl: float,
     boost: float = 1.0,
-) -> list[tuple[int, float]]:
-    """(document, score) for a term's (document, frequency) `postings`: Whoosh's BM25F,
-    idf·boost·tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)), where `length(document)` is the
-    field's length in tokens and `avgdl` its average. A list at a time, with the constants
-    worked out once: a common word has thousands of postings.
+) -> list[float]:
+    """The scores of a term in documents `docs`, where it occurs `frequencies` times:
+    Whoosh's BM25F, idf·boost·tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)), where
+    `length(document)` is the field's length in tokens and `avgdl` its average. A list at a
+    time, with the constants worked out once: a common word has thousands of postings.
 
-    >>> [(doc, round(score, 4)) for doc, score in bm25([(7, 2.0)], lambda doc: 10, 1.5, 10.0)]
-    [(7, 1.9655)]
+    >>> [round(score, 4) for score in bm25([7], [2.0], lambda doc: 10, 1.5, 10.0)]
+    [1.9655]
     """
     scale, norm, slope = _constants(idf, avgdl, boost)
-    return [(doc, scale * tf / (tf + norm + slope * length(doc))) for doc, tf in postings]
+    pairs = zip(docs, frequencies, strict=True)
+    return [scale * tf / (tf + norm + slope * length(doc)) for doc, tf in pairs]
 
 
 def _constants(idf: float, avgdl: float, boost: float) -> tuple[float, float, float]:
@@ -168,7 +170,12 @@ def _scores(searcher, context, parts) -> dict[int, float]:
         if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
             _add_term_scores(scores, searcher, part)
             continue
-        for doc, score in scored_documents(part.matcher(searcher, context)):
+        matcher = part.matcher(searcher, context)
+        if not scores and isinstance(matcher, ScoredMatcher):  # 0.0 + x is x: at C speed
+            scores = dict(zip(matcher.docs[matcher.i :], matcher.scores[matcher.i :], strict=True))
+            get = scores.get
+            continue
+        for doc, score in scored_documents(matcher):
             scores[doc] = get(doc, 0.0) + score
     return scores
 

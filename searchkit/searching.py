@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ from .codec import set_total
 from .documents import Document
 from .matching import forget_counts
 from .results import Hit, SearchResults
-from .setwise import scored_documents
+from .setwise import scored_table
 from .synonyms import Synonyms
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def search(
         picked += [(hit, kind, terms) for hit in ranked[start : max(wanted - rows, 0)]]
         rows += tier_rows
     total, synonym_total = sum(totals.values()), totals.get("synonym", 0)
-    counts = Counter(keys[doc] for doc in seen) if keys is not None else Counter()
+    counts = Counter(map(keys.__getitem__, seen)) if keys is not None else Counter()
     suggestion = None
     if suggest.wants_suggestion(parsed, total, totals["exact"] + synonym_total):
         suggestion = suggest.corrected_query(parsed, vocab, searcher, lambda q: _finds(searcher, q))
@@ -115,8 +116,9 @@ def _rows(hits, keys: list[bytes], folded_keys: set[bytes], need: int, rerun):
     by at most the number of folded posts, and only then (one more run of the tier's query).
     """
     docs = hits.docs()
-    tier_keys = {keys[doc] for doc in docs} - folded_keys - {b""}
-    tier_rows = len(tier_keys) + sum(1 for doc in docs if not keys[doc])
+    docs_keys = list(map(keys.__getitem__, docs))
+    tier_keys = set(docs_keys) - folded_keys - {b""}
+    tier_rows = len(tier_keys) + docs_keys.count(b"")
     if tier_rows < len(docs) and hits.scored_length() < len(docs):
         hits = rerun(need + len(docs) - tier_rows)
     ranked, taken = [], set()
@@ -251,8 +253,9 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
         matches = [match for match in matches if match[1] not in mask]
     if allowed is not None:
         matches = [match for match in matches if match[1] in allowed]
-    top = heapq.nlargest(limit, matches, key=lambda match: (match[0], -match[1]))
-    results = Results(searcher, whoosh_query, top, docset={doc for _, doc in matches})
+    # `matches` are in document order and `nlargest` keeps the first of equal scores.
+    top = heapq.nlargest(limit, matches, key=itemgetter(0))
+    results = Results(searcher, whoosh_query, top, docset=set(map(itemgetter(1), matches)))
     set_total(results, len(matches))
     results.runtime = time.monotonic() - started
     return results
@@ -271,10 +274,12 @@ def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
         matches, cache = None, None
     if matches is None:
         context = searcher.context()
-        matches = []
+        matches = []  # in document order, which `_top` relies on
         for subsearcher, offset in searcher.leaf_searchers():
-            found = scored_documents(whoosh_query, subsearcher, context)
-            matches += [(score, doc + offset) for doc, score in found]
+            table = scored_table(whoosh_query, subsearcher, context)
+            docs = sorted(table)
+            scores = [table[doc] for doc in docs]
+            matches += zip(scores, [doc + offset for doc in docs] if offset else docs, strict=True)
         if cache is not None:
             if sum(map(len, cache.values())) + len(matches) > MATCH_CACHE_SIZE:
                 cache.clear()

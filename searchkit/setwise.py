@@ -35,8 +35,16 @@ Table = dict[int, float]  # document -> score
 def scored_documents(whoosh_query, searcher, context) -> Iterator[tuple[int, float]]:
     """(document, score) of every match of `whoosh_query` in the searcher's segment, in
     document order: what walking its matcher with Whoosh's matcher API finds
-    (`scoring.scored_documents`). An `AndMaybe`'s two matchers are made apart, so that its
-    optional part is not walked to the required part's first match when it is made."""
+    (`scoring.scored_documents`)."""
+    table = scored_table(whoosh_query, searcher, context)
+    for doc in sorted(table):
+        yield doc, table[doc]
+
+
+def scored_table(whoosh_query, searcher, context) -> Table:
+    """{document: score} of every match of `whoosh_query` in the searcher's segment
+    (`scored_documents`, in no order). An `AndMaybe`'s two matchers are made apart, so that
+    its optional part is not walked to the required part's first match when it is made."""
     tables = _Tables()
     if type(whoosh_query) is query.AndMaybe:
         a = tables.of(whoosh_query.a.matcher(searcher, context), None)
@@ -44,8 +52,7 @@ def scored_documents(whoosh_query, searcher, context) -> Iterator[tuple[int, flo
         table = tables.and_maybe(a, optional)
     else:
         table = tables.of(whoosh_query.matcher(searcher, context), None)
-    for doc in sorted(table):
-        yield doc, table[doc]
+    return table
 
 
 class _Tables:
