@@ -107,7 +107,8 @@ class Contains(query.Query):
             df = sum(len(segment_counts) for segment_counts, _ in counted.values())
             scoring = self._scoring(parent, context, df or len(counts))
             docs = sorted(counts)
-            return CountedMatcher(docs, [counts[d] for d in docs], self, reader, full, scoring)
+            weights = list(map(counts.__getitem__, docs))
+            return CountedMatcher(docs, weights, self, reader, full, scoring)
         present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
         length = len(self.plan.text)
         full = present(self.plan.full)

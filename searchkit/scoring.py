@@ -147,7 +147,7 @@ class BestMatch(query.Query):
         if not scores:
             return matching.NullMatcher()
         docs = sorted(scores)
-        return ScoredMatcher(docs, [scores[doc] for doc in docs])
+        return ScoredMatcher(docs, list(map(scores.__getitem__, docs)))
 
 
 def _flatten(parts) -> list[query.Query]:

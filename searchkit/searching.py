@@ -278,7 +278,7 @@ def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
         for subsearcher, offset in searcher.leaf_searchers():
             table = scored_table(whoosh_query, subsearcher, context)
             docs = sorted(table)
-            scores = [table[doc] for doc in docs]
+            scores = list(map(table.__getitem__, docs))
             matches += zip(scores, [doc + offset for doc in docs] if offset else docs, strict=True)
         if cache is not None:
             if sum(map(len, cache.values())) + len(matches) > MATCH_CACHE_SIZE:
