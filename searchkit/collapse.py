@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import weakref
+from collections import Counter
 
 from .codec import bytes_column
 
@@ -36,6 +37,7 @@ def duplicate_key(title: str, body: str) -> bytes:
 
 
 _KEYS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def document_keys(searcher) -> list[bytes] | None:
@@ -52,3 +54,17 @@ def document_keys(searcher) -> list[bytes] | None:
             keys += bytes_column(reader, KEY_FIELD)
         _KEYS[searcher] = keys
     return keys
+
+
+def shared_key_documents(searcher) -> frozenset[int]:
+    """The documents whose key another document shares: the only ones a search can fold,
+    so it counts rows and near-duplicates among a tier's matches in these, not in every
+    match (a headline matches most of 60,000 articles: ~9 ms a search). Read once per
+    searcher from `document_keys`, which must not be None."""
+    shared = _SHARED.get(searcher)
+    if shared is None:
+        keys = document_keys(searcher)
+        repeated = {key for key, count in Counter(keys).items() if count > 1 and key}
+        shared = frozenset(doc for doc, key in enumerate(keys) if key in repeated)
+        _SHARED[searcher] = shared
+    return shared

@@ -62,6 +62,7 @@ def search(
     plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)
     filters = _filters(since, until, category, tag)
     keys = collapse_module.document_keys(searcher) if collapse else None
+    shared = collapse_module.shared_key_documents(searcher) if keys is not None else None
     wanted = offset + limit  # in rows: a post, or the best of its near-duplicates
     # Every tier runs whatever the page, so the totals and the page count are the same on
     # every page and for every limit, and the pages make one ranking.
@@ -80,14 +81,14 @@ def search(
             ranked, tier_rows = hits[:need], len(hits)
         else:
             rerun = partial(_collect, searcher, tier_query, filters=filters, mask=seen, sort=sort)
-            ranked, tier_rows = _rows(hits, keys, folded_keys, need, rerun)
+            ranked, tier_rows = _rows(hits, keys, shared, folded_keys, need, rerun)
         totals[kind] = len(hits)
         seen |= hits.docs()
         start = max(0, offset - rows)
         picked += [(hit, kind, terms) for hit in ranked[start : max(wanted - rows, 0)]]
         rows += tier_rows
     total, synonym_total = sum(totals.values()), totals.get("synonym", 0)
-    counts = Counter(map(keys.__getitem__, seen)) if keys is not None else Counter()
+    counts = Counter(keys[doc] for doc in seen & shared) if keys is not None else Counter()
     suggestion = None
     if suggest.wants_suggestion(parsed, total, totals["exact"] + synonym_total):
         suggestion = suggest.corrected_query(parsed, vocab, searcher, lambda q: _finds(searcher, q))
@@ -107,18 +108,20 @@ def search(
     )
 
 
-def _rows(hits, keys: list[bytes], folded_keys: set[bytes], need: int, rerun):
+def _rows(hits, keys: list[bytes], shared: frozenset[int], folded_keys: set[bytes], need, rerun):
     """A tier's best `need` rows (the best-ranked post of each key not met in an earlier
     tier), and how many rows the whole tier makes. Adds the tier's keys to `folded_keys`.
+    Only the documents in `shared` (`collapse.shared_key_documents`) can fold: every other
+    match is a row of its own, its key met nowhere else.
 
     A post folded into a row pushes the rows after it down the ranking, so when the tier
     folds any, the rows may lie past the `need` best hits: `rerun(deeper)` ranks deeper,
     by at most the number of folded posts, and only then (one more run of the tier's query).
     """
     docs = hits.docs()
-    docs_keys = list(map(keys.__getitem__, docs))
-    tier_keys = set(docs_keys) - folded_keys - {b""}
-    tier_rows = len(tier_keys) + docs_keys.count(b"")
+    folding = docs & shared
+    tier_keys = {keys[doc] for doc in folding} - folded_keys
+    tier_rows = len(docs) - len(folding) + len(tier_keys)
     if tier_rows < len(docs) and hits.scored_length() < len(docs):
         hits = rerun(need + len(docs) - tier_rows)
     ranked, taken = [], set()
@@ -135,9 +138,9 @@ def _rows(hits, keys: list[bytes], folded_keys: set[bytes], need: int, rerun):
 
 
 def _more(keys: list[bytes] | None, counts: Counter, docnum: int) -> int:
-    """How many more matching posts share the post's key."""
+    """How many more matching posts share the post's key (`counts`: matches by shared key)."""
     key = keys[docnum] if keys is not None else b""
-    return counts[key] - 1 if key else 0
+    return counts[key] - 1 if key in counts else 0
 
 
 def similar(index: Index, doc_id: str, limit: int) -> SearchResults:
