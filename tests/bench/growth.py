@@ -8,6 +8,10 @@ and copies) and kept in the folder given, so runs of two commits compare on the 
 
     python tests/bench/growth.py /tmp/growth            # builds idx-19547 and idx-60000 once
     python tests/bench/growth.py /tmp/growth --rounds 5 --kinds headline,natural
+    python tests/bench/growth.py /tmp/growth --kinds keyword,headline  # also "half each"
+
+"half each" is the issue's own set, as bench.py's row of that name: every keyword and as
+many headlines.
 """
 
 from __future__ import annotations
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     p50 = {}
     for path in paths:
         times = first_runs(path, queries, options.rounds)
+        if "keyword" in times and "headline" in times:  # the issue's set, as bench.mixed takes it
+            keywords = times["keyword"]
+            times["half each"] = keywords + times["headline"][: len(keywords)]
         p50[path.name] = {kind: statistics.median(spent) for kind, spent in times.items()}
     if options.json:
         print(json.dumps(p50))
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     small, large = (p50[path.name] for path in paths)
     print("| query kind | " + " | ".join(f"{p.name} p50 ms" for p in paths) + " | growth |")
     print("|---|---:|---:|---:|")
-    for kind in queries:
+    for kind in small:
         growth = large[kind] / small[kind]
         print(f"| {kind} | {small[kind]:.1f} | {large[kind]:.1f} | {growth:.2f}× |")
     return 0
