@@ -110,7 +110,9 @@ def search(
     )
 
 
-def _rows(hits, keys: list[bytes], shared: frozenset[int], folded_keys: set[bytes], need, rerun):
+def _rows(
+    hits, keys: list[bytes], shared: frozenset[int], folded_keys: set[bytes], need: int, rerun
+):
     """A tier's best `need` rows (the best-ranked post of each key not met in an earlier
     tier), and how many rows the whole tier makes. Adds the tier's keys to `folded_keys`.
     Only the documents in `shared` (`collapse.shared_key_documents`) can fold: every other
