@@ -1232,6 +1232,31 @@ def read_documents(reader, fieldname: str, word: str) -> list[int]:
     return [doc for doc in found if doc not in hidden] if hidden else found
 
 
+def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], array]:
+    """`read_postings` as two lists, the documents and their weights, at nearly the speed of
+    `read_documents`: its pairs cost ~2x, and a best match looks up only a few documents'
+    weights in a common word's (`scoring.BestMatchPostings`)."""
+    record = _record_of(reader, fieldname, word)
+    if record is None:
+        pairs = [] if _own_terms(reader) else _matcher_postings(reader, fieldname, word)
+        return [doc for doc, _ in pairs], array("f", [weight for _, weight in pairs])
+    info = _term_info(record)
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        docs, found = list(ids), array("f", weights)
+    else:
+        docs, found = [], array("f")
+        for _, block in _blocks(reader._terms._postfile, info.extent()[0]):
+            data = _block_data(*block)
+            docs.extend(accumulate(data[0]))
+            found.extend(_block_weights(data[1], len(data[0])))
+    hidden = reader.deleted_docs_set
+    if hidden:
+        kept = [i for i, doc in enumerate(docs) if doc not in hidden]
+        return [docs[i] for i in kept], array("f", [found[i] for i in kept])
+    return docs, found
+
+
 def _own_terms(reader) -> bool:
     """Whether `reader` is a segment's, with searchkit's term table."""
     return type(reader) is SegmentReader and type(reader._terms) is _TermsReader

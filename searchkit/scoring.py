@@ -9,13 +9,14 @@ at a time and scores are summed into one table per query part (term at a time).
 
 from __future__ import annotations
 
+import heapq
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
 from whoosh import matching, query
 
-from .codec import field_length_column, read_postings
+from .codec import field_length_column, read_documents, read_frequencies, read_postings
 
 # BM25 parameters, shared with the Whoosh scorer (index.WEIGHTING); K1 tuned on cmrc2018/drcd.
 K1, B = 0.9, 0.75
@@ -227,3 +228,181 @@ def _length_table(reader, fieldname: str) -> list[int]:
     if table is None:
         table = tables[fieldname] = field_length_column(reader, fieldname)
     return table
+
+
+# --- the best `limit` of a best match, without scoring every posting (MaxScore) -------------
+
+# Room for rounding in MaxScore's comparisons: sums of the same scores in another order, and
+# sums of bounds, may differ from a document's score in the last bits (~1e-15 of it).
+SLACK = 1e-9
+
+
+def prunable(best: BestMatch, searcher) -> bool:
+    """Whether `BestMatchPostings` can rank `best`: all its parts are words of scored fields."""
+    schema = searcher.schema
+    return all(
+        type(part) is query.Term and schema[part.fieldname].scorable for part in best.children()
+    )
+
+
+class BestMatchPostings:
+    """A best match on words (`prunable`) in one segment: its words' postings, read once,
+    ranked for any limit, mask and filter (`top`). A search may rank a tier twice, deeper
+    when near-duplicates fold (`searching._rows`), and reads the postings once."""
+
+    def __init__(self, best: BestMatch, searcher):
+        self.words = [_Word(searcher, term) for term in best.required]
+        self.extras = [_Word(searcher, term) for term in best.optional]
+        self._found: set[int] | None = None
+
+    def top(
+        self, limit: int, excluded: set[int] | None = None, allowed: set[int] | None = None
+    ) -> tuple[set[int], dict[int, float]]:
+        """Every document the best match matches in the segment, and the scores, bit for
+        bit those of `BestMatch.matcher`, of the documents that can be among the best
+        `limit` of them, not counting those in `excluded` nor (when given) those outside
+        `allowed` (and of a few more that come within `SLACK` of them).
+
+        A headline as a question is a best match on a dozen words, common ones among them
+        (中国: most of the news articles), and scoring every posting grows with the
+        documents. Here the words are added in the order of their bounds (`_Word.bound`),
+        rare words first (MaxScore, term at a time): once the `limit`-th best sum so far is
+        more than the bounds of the words left, a document none of the words so far holds
+        cannot reach the best `limit`, so the words left only add to the documents that
+        still can, looked up in their postings. The matches, for the totals, are the union
+        of the required words' documents. The few documents ranked are scored again with
+        the parts in the best match's order, so that the sums match `_scores`' to the bit.
+        """
+        words, extras = self.words, self.extras
+        order = sorted(words, key=lambda word: word.bound, reverse=True)
+        extra_bound = sum(word.bound for word in extras)
+        partial: dict[int, float] = {}  # the sums of the words added to every document
+        found = self._found
+        counting = found is None
+        if counting:
+            found = set()  # the documents of the words added by lookup
+        contenders = None  # once pruning starts: the documents that can still make the best
+        # The most the `limit`-th best kept sum can be: a word adds less than its bound to
+        # any sum, so the check below waits until the words left weigh less than this.
+        ceiling = 0.0
+        for i, word in enumerate(order):
+            left = sum(w.bound for w in order[i + 1 :]) + extra_bound
+            if contenders is None:
+                word.add_to(partial)
+                ceiling += word.bound
+                if ceiling > left:
+                    threshold, contenders = _contenders(partial, limit, left, excluded, allowed)
+                    ceiling = threshold
+            else:
+                if counting:
+                    found.update(word.docs)
+                word.add_found(contenders)
+                if len(contenders) > limit:
+                    contenders = _contenders(contenders, limit, left)[1] or contenders
+        scores = partial if contenders is None else contenders
+        if scores:
+            for word in extras:
+                word.add_found(scores)
+        if counting:
+            found.update(partial)
+            self._found = found
+        ranked = _contenders(scores, limit, 0.0, excluded, allowed)[1]
+        return found, {doc: _score(doc, words, extras) for doc in ranked}
+
+
+def _contenders(
+    scores: dict[int, float],
+    limit: int,
+    left: float,
+    excluded: set[int] | None = None,
+    allowed: set[int] | None = None,
+) -> tuple[float, dict[int, float] | None]:
+    """The `limit`-th best sum in `scores` of the documents kept (not `excluded`, within
+    `allowed`; 0.0 while fewer are kept), and the kept documents whose sums can still come
+    up to it with at most `left` added, with their sums: None while any document can (all
+    can when fewer than `limit` are kept and words are left)."""
+    kept = scores.keys() - excluded if excluded else scores.keys()
+    if allowed is not None:
+        kept = kept & allowed
+    if len(kept) < limit:
+        return 0.0, ({doc: scores[doc] for doc in kept} if left == 0.0 else None)
+    best = heapq.nlargest(limit, map(scores.__getitem__, kept))[-1]
+    threshold = best * (1 - SLACK)
+    if left and left * (1 + SLACK) >= threshold:
+        return best, None
+    least = threshold - left * (1 + SLACK)
+    return best, {doc: scores[doc] for doc in kept if scores[doc] >= least}
+
+
+def _score(doc: int, words: list[_Word], extras: list[_Word]) -> float:
+    """The document's score as `BestMatch.matcher` sums it: the required words in order,
+    then the optional words' sum, added if any holds the document."""
+    total = 0.0
+    for word in words:
+        score = word.score_of(doc)
+        if score is not None:
+            total += score
+    more = None
+    for word in extras:
+        score = word.score_of(doc)
+        if score is not None:
+            more = (0.0 if more is None else more) + score
+    return total if more is None else total + more
+
+
+class _Word:
+    """A word's postings in a segment and its BM25 constants, as `_add_term_scores` reads
+    them. `bound` is more than any score the word gives: tf / (tf + norm + slope·length) < 1
+    for norm = K1·(1 − B) > 0, so a score is less than scale = idf·(K1+1)·boost."""
+
+    def __init__(self, searcher, term: query.Term):
+        fieldname, reader = term.fieldname, searcher.reader()
+        self.docs, self.weights = read_frequencies(reader, fieldname, term.text)
+        self.bound = 0.0
+        if self.docs:
+            parent = searcher.get_parent()
+            self.scale, self.norm, self.slope = _constants(
+                parent.idf(fieldname, term.text), parent.avg_field_length(fieldname), term.boost
+            )
+            self.lengths = _length_table(reader, fieldname)
+            self.bound = self.scale
+
+    def score_of(self, doc: int) -> float | None:
+        """The word's score in `doc`, None if `doc` lacks it."""
+        i = bisect_left(self.docs, doc)
+        if i == len(self.docs) or self.docs[i] != doc:
+            return None
+        tf = self.weights[i]
+        return self.scale * tf / (tf + self.norm + self.slope * self.lengths[doc])
+
+    def add_to(self, scores: dict[int, float]) -> None:
+        """Add the word's scores to `scores`, new documents included."""
+        if not self.docs:
+            return
+        scale, norm, slope, lengths = self.scale, self.norm, self.slope, self.lengths
+        get = scores.get
+        for doc, tf in zip(self.docs, self.weights, strict=True):
+            scores[doc] = get(doc, 0.0) + scale * tf / (tf + norm + slope * lengths[doc])
+
+    def add_found(self, scores: dict[int, float]) -> None:
+        """Add the word's scores to the documents of `scores` that hold it: a few looked up
+        (a binary search each), many by walking the postings."""
+        if len(scores) * 8 < len(self.docs):
+            for doc in scores:
+                score = self.score_of(doc)
+                if score is not None:
+                    scores[doc] += score
+            return
+        for doc, tf in zip(self.docs, self.weights, strict=True):
+            if doc in scores:
+                scores[doc] += self.scale * tf / (tf + self.norm + self.slope * self.lengths[doc])
+
+
+def best_documents(best: BestMatch, searcher) -> set[int]:
+    """Every document `best` (`prunable`) matches in the searcher's segment: those of its
+    required words, read without their frequencies (`codec.read_documents`)."""
+    reader = searcher.reader()
+    docs: set[int] = set()
+    for term in best.required:
+        docs.update(read_documents(reader, term.fieldname, term.text))
+    return docs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import compress
@@ -29,6 +30,7 @@ from .codec import set_total
 from .documents import Document
 from .matching import forget_counts
 from .results import Hit, SearchResults
+from .scoring import BestMatch, BestMatchPostings, best_documents, prunable
 from .setwise import scored_table
 from .synonyms import Synonyms
 
@@ -255,20 +257,97 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
     ~10% of a question's time on 19,803 documents once matchers hand over their scores.
     `mask`: documents left out; `allowed`: if given, the only documents kept."""
     started = time.monotonic()
-    matches = _matches(searcher, whoosh_query)
-    docs = set(map(_DOC, matches))
-    if mask or allowed is not None:  # a headline's tier may match most documents: C speed
-        if mask:
-            docs -= mask
-        if allowed is not None:
-            docs &= allowed
-        matches = list(compress(matches, map(docs.__contains__, map(_DOC, matches))))
-    # `matches` are in document order and `nlargest` keeps the first of equal scores.
-    top = heapq.nlargest(limit, matches, key=_SCORE)
+    if type(whoosh_query) is BestMatch and prunable(whoosh_query, searcher):
+        top, docs = _best_top(searcher, whoosh_query, limit, mask, allowed)
+    else:
+        matches = _matches(searcher, whoosh_query)
+        docs = set(map(_DOC, matches))
+        if mask or allowed is not None:  # a headline's tier may match most documents: C speed
+            if mask:
+                docs -= mask
+            if allowed is not None:
+                docs &= allowed
+            matches = list(compress(matches, map(docs.__contains__, map(_DOC, matches))))
+        # `matches` are in document order and `nlargest` keeps the first of equal scores.
+        top = heapq.nlargest(limit, matches, key=_SCORE)
     results = Results(searcher, whoosh_query, top, docset=docs)
-    set_total(results, len(matches))
+    set_total(results, len(docs))
     results.runtime = time.monotonic() - started
     return results
+
+
+def _rank(match: tuple[float, int]) -> tuple[float, int]:
+    """Higher scores first, ties to the lower document number (for matches not in document
+    order)."""
+    return match[0], -match[1]
+
+
+@dataclass
+class _Ranked:
+    """A best match's best matches for one limit and mask, and all its matches left."""
+
+    top: list[tuple[float, int]]
+    docs: set[int]
+
+    def __len__(self):  # its share of MATCH_CACHE_SIZE
+        return len(self.top) + len(self.docs)
+
+
+def _best_top(
+    searcher, best: BestMatch, limit: int, mask, allowed: set[int] | None
+) -> tuple[list[tuple[float, int]], set[int]]:
+    """`_top`'s best `limit` (score, document) and set of matches for a best match on words
+    (`scoring.BestMatchPostings`): only the documents that can rank are scored in full, so
+    the whole match list is never made, and what is kept per searcher is this answer, for
+    this limit and mask (without filters: their sets are large and change); another page,
+    a deeper rerun (`_rows`) or other filters rank again. The date sort needs only the
+    matches (`_match_documents`). The set is shared: callers must not change it."""
+    cache = searcher.__dict__.setdefault("_searchkit_matches", {})
+    key = ("top", best, limit, frozenset(mask or ())) if allowed is None else None
+    kept = cache.get(key) if key is not None else None
+    if kept is not None:
+        return kept.top, kept.docs
+    top, docs = [], set()
+    for (_, offset), postings in zip(
+        searcher.leaf_searchers(), _best_postings(searcher, best), strict=True
+    ):
+        found, scores = postings.top(limit, _local(mask, offset), _local(allowed, offset))
+        docs.update(found if not offset else [doc + offset for doc in found])
+        top += [(score, doc + offset) for doc, score in scores.items()]
+    if mask:
+        docs -= mask
+    if allowed is not None:
+        docs &= allowed
+    top = heapq.nlargest(limit, top, key=_rank)
+    if key is not None:
+        _keep(cache, key, _Ranked(top, docs))
+    return top, docs
+
+
+def _best_postings(searcher, best: BestMatch) -> list[BestMatchPostings]:
+    """Each segment's postings of the best match's words, kept for the searcher's last best
+    match only (a headline's are ~40,000 postings on 60,000 documents): a tier ranked again
+    deeper (`_rows`) reads them once."""
+    kept = searcher.__dict__.get("_searchkit_postings")
+    if kept is None or kept[0] != best:
+        segments = [BestMatchPostings(best, sub) for sub, _ in searcher.leaf_searchers()]
+        kept = searcher.__dict__["_searchkit_postings"] = (best, segments)
+    return kept[1]
+
+
+def _local(docs: set[int] | None, offset: int) -> set[int] | None:
+    """Global document numbers as a segment's that starts at `offset` (those of segments
+    before it fall below 0; those after it, past its end, meet none of its documents)."""
+    if docs is None or not offset:
+        return docs
+    return {doc - offset for doc in docs if doc >= offset}
+
+
+def _keep(cache: dict, key, value) -> None:
+    """Keep `value` in a searcher's match cache, emptied when it would pass MATCH_CACHE_SIZE."""
+    if sum(map(len, cache.values())) + len(value) > MATCH_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
@@ -291,10 +370,27 @@ def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
             scores = list(map(table.__getitem__, docs))
             matches += zip(scores, [doc + offset for doc in docs] if offset else docs, strict=True)
         if cache is not None:
-            if sum(map(len, cache.values())) + len(matches) > MATCH_CACHE_SIZE:
-                cache.clear()
-            cache[whoosh_query] = matches
+            _keep(cache, whoosh_query, matches)
     return matches
+
+
+def _match_documents(searcher, whoosh_query) -> set[int]:
+    """Every document `whoosh_query` matches (a new set): a best match on words counts them
+    from its words' documents alone (`scoring.best_documents`), kept per searcher like
+    `_matches`."""
+    if not (type(whoosh_query) is BestMatch and prunable(whoosh_query, searcher)):
+        return set(map(_DOC, _matches(searcher, whoosh_query)))
+    cache = searcher.__dict__.setdefault("_searchkit_matches", {})
+    key = ("docs", whoosh_query)
+    docs = cache.get(key)
+    if docs is None:
+        docs = frozenset(
+            doc + offset
+            for subsearcher, offset in searcher.leaf_searchers()
+            for doc in best_documents(whoosh_query, subsearcher)
+        )
+        _keep(cache, key, docs)
+    return set(docs)
 
 
 def _newest(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None) -> Results:
@@ -306,7 +402,7 @@ def _newest(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None) 
     the newest take ~1 ms. `mask` and `allowed` as in `_top`."""
     started = time.monotonic()
     dates = _date_keys(searcher)
-    docs = {doc for _, doc in _matches(searcher, whoosh_query)}
+    docs = _match_documents(searcher, whoosh_query)
     if mask:
         docs -= mask
     if allowed is not None:

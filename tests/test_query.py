@@ -414,3 +414,57 @@ def test_newest_hits_are_those_of_whoosh_sorting_collector(corpus_index, questio
             ours = _newest(searcher, whoosh_query, limit, mask, allowed)
             assert [(h.docnum, h.score) for h in ours] == [(h.docnum, h.score) for h in theirs]
             assert len(ours) == len(theirs) and ours.docs() == theirs.docs()
+
+
+def _pages(index, questions: list[str]) -> list:
+    """Every figure of a search a reader sees, for the questions, over pages, sorts,
+    collapsing and filters."""
+    seen = []
+    for question in questions:
+        for options in [
+            {"limit": 10},
+            {"limit": 7, "offset": 7},
+            {"limit": 5, "offset": 40},
+            {"limit": 10, "sort": "date"},
+            {"limit": 12, "collapse": False},
+            {"limit": 10, "since": "2023", "until": "2026-06"},
+            {"limit": 10, "category": "cls"},
+        ]:
+            results = index.search(question, **options)
+            seen.append(
+                (
+                    question,
+                    options,
+                    results.total,
+                    results.exact_total,
+                    results.synonym_total,
+                    results.collapsed,
+                    [(h.id, h.score, h.match, h.duplicates) for h in results],
+                )
+            )
+    return seen
+
+
+@pytest.mark.needs_corpus
+def test_pruned_best_matches_search_as_scoring_every_posting(corpus_index, monkeypatch):
+    """Headlines and questions searched with best matches ranked by MaxScore
+    (`scoring.BestMatchPostings`) give the same hits, order, scores to the bit and totals, on every
+    page, newest first, uncollapsed and filtered, as with every posting scored."""
+    from corpus import FINANCE
+
+    from searchkit import load_posts, scoring, searching
+
+    titles = [post.title for post in list(load_posts(FINANCE))[::60]]
+    questions = [*titles, "美联储加息对人民币汇率的影响", "央行 降准 -美元", "基金 的 风险"]
+    ranked = []
+
+    def top(postings, limit, *args):
+        ranked.append(limit)
+        return original(postings, limit, *args)
+
+    original = scoring.BestMatchPostings.top
+    monkeypatch.setattr(scoring.BestMatchPostings, "top", top)
+    pruned = _pages(corpus_index, questions)
+    assert len(ranked) > len(questions)  # the relaxed tiers, at least, ranked by MaxScore
+    monkeypatch.setattr(searching, "prunable", lambda best, searcher: False)
+    assert _pages(corpus_index, questions) == pruned

@@ -4,21 +4,35 @@ same parts on a real index of two segments."""
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 
 import pytest
 from corpus import FINEWS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from whoosh import scoring as whoosh_scoring
 from whoosh.index import open_dir
 from whoosh.query import AndMaybe, NullQuery, Or, Term
 
-from searchkit import Index, load_posts
+from searchkit import Index, load_posts, scoring
 from searchkit.index import WEIGHTING
 from searchkit.matching import Contains
 from searchkit.plan import make_plan
 from searchkit.schema import BODY, TITLE
-from searchkit.scoring import K1, B, BestMatch, ScoredMatcher, bm25, field_lengths, idf
+from searchkit.scoring import (
+    K1,
+    B,
+    BestMatch,
+    ScoredMatcher,
+    bm25,
+    field_lengths,
+    idf,
+    prunable,
+    scored_documents,
+)
+from searchkit.searching import top_hits
 from searchkit.storage import read_pointer
 
 
@@ -127,3 +141,77 @@ def test_field_lengths_are_whooshs(two_segments):
         assert [length(doc) for doc in docs] == [
             reader.doc_field_length(doc, BODY, 1) for doc in docs
         ]
+
+
+# --- BestMatchPostings (MaxScore) against scoring every posting ------------------------------
+
+POOL = WORDS + ["市场", "公司", "经济", "的", "记者", "利率", "基金", "汇率", "债券", "风险"]
+
+
+def every_score(searcher, best: BestMatch) -> dict[int, float]:
+    """{document: score} of every match of `best`, each posting scored (`BestMatch.matcher`)."""
+    scores = {}
+    for leaf, offset in searcher.leaf_searchers():
+        for doc, score in scored_documents(best.matcher(leaf, searcher.context())):
+            scores[doc + offset] = score
+    return scores
+
+
+@st.composite
+def best_matches(draw):
+    """A best match on words of the pool (common ones among them) in title and body, with
+    optional words, and a limit, mask and filter set for ranking it."""
+    words = draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=9))
+    extras = draw(st.lists(st.sampled_from(POOL), max_size=3))
+    boosts = st.sampled_from([1.0, 0.7, 0.3, 2.5])
+    fields = st.sampled_from([TITLE, BODY])
+    required = [Term(draw(fields), w, boost=draw(boosts)) for w in words]
+    optional = [Term(draw(fields), w, boost=draw(boosts)) for w in extras]
+    limit = draw(st.integers(1, 40))
+    mask = draw(st.sets(st.integers(0, 2700), max_size=300))
+    allowed = draw(st.none() | st.sets(st.integers(0, 2700), min_size=1, max_size=2000))
+    return BestMatch(required, optional), limit, mask, allowed
+
+
+@pytest.mark.needs_corpus
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=best_matches())
+def test_pruned_ranking_is_that_of_scoring_every_posting(corpus_index, case):
+    """The pruned ranking (`BestMatchPostings`, through `top_hits`) has the same hits, order
+    (ties to the lower document number), scores to the bit, total and match set as scoring
+    every posting, with masks and filter sets, on the 2,644 shared posts."""
+    searcher = corpus_index.searcher()
+    best, limit, mask, allowed = case
+    assert prunable(best, searcher)
+    scores = every_score(searcher, best)
+    kept = [
+        (s, d) for d, s in scores.items() if d not in mask and (allowed is None or d in allowed)
+    ]
+    expected = heapq.nlargest(limit, kept, key=lambda match: (match[0], -match[1]))
+    ours = top_hits(searcher, best, limit, mask, allowed)
+    assert [(h.docnum, h.score) for h in ours] == [(d, s) for s, d in expected]
+    assert len(ours) == len(kept) and ours.docs() == {d for _, d in kept}
+
+
+@pytest.mark.needs_corpus
+def test_pruned_ranking_skips_a_common_words_postings(corpus_index, monkeypatch):
+    """What makes it pay: after the rare words, the common ones (的: 2,012 of 2,644 posts)
+    are looked up for the few documents that can still rank, not scored posting by posting;
+    the ranking and the total are still every posting's."""
+    searcher = corpus_index.searcher()
+    added = []
+
+    def add_to(word, table):
+        added.append(len(word.docs))
+        original(word, table)
+
+    original = scoring._Word.add_to
+    monkeypatch.setattr(scoring._Word, "add_to", add_to)
+    rare = [Term(BODY, "降准", boost=3.0), Term(TITLE, "降准")]
+    best = BestMatch([*rare, Term(BODY, "的"), Term(BODY, "市场")])
+    ours = top_hits(searcher, best, 5)
+    assert max(added) < 100  # 降准's posts only
+    scores = every_score(searcher, best)
+    expected = heapq.nlargest(5, ((s, d) for d, s in scores.items()), key=lambda m: (m[0], -m[1]))
+    assert [(h.docnum, h.score) for h in ours] == [(d, s) for s, d in expected]
+    assert len(ours) == len(scores) > 2000
