@@ -35,7 +35,7 @@ class Vocabulary:
     def __init__(self, words: Iterable[str] = ()):
         unique = sorted({w for w in words if w and "\n" not in w})
         self._text = "\n" + "\n".join(unique) + "\n" if unique else "\n"
-        self._words = set(unique)
+        self._words = _word_table(unique)
         self.max_length = max(map(len, unique), default=0)
         self._suffixes: array | None = None  # built on first use, or read by `load`
         # Query plans made from this vocabulary (see `plan.make_plan`): a query names the
@@ -104,7 +104,7 @@ class Vocabulary:
 
     def union(self, words: Iterable[str]) -> Vocabulary:
         """A new vocabulary with `words` added."""
-        return Vocabulary(self._words | set(words))
+        return Vocabulary(self._words.keys() | set(words))
 
     def save(self, folder: Path) -> None:
         """Write the vocabulary to `folder/vocab.txt` and its suffix array to `vocab.sa`, each
@@ -125,13 +125,20 @@ class Vocabulary:
         text = data.decode("utf-8")
         vocab = cls()
         vocab._text = text if text.startswith("\n") else "\n" + text
-        vocab._words = set(text.split("\n"))
-        vocab._words.discard("")
+        vocab._words = _word_table(text.split("\n"))
+        vocab._words.pop("", None)
         vocab.max_length = max(map(len, vocab._words), default=0)
         if vocab._text is text:  # an array saved for another text would misplace every word
             vocab._suffixes = _read_suffixes(folder / SUFFIX_FILE, data, len(text))
         vocab.plans = {}
         return vocab
+
+
+def _word_table(words: Iterable[str]) -> dict[str, None]:
+    """The words as dict keys: a set of 94,000 words (the news corpus's) is a container the
+    garbage collector walks on every full collection (~7 of ~19 ms after a search), and a
+    dict holding only strings is one it does not track."""
+    return dict.fromkeys(words)
 
 
 def _read_suffixes(path: Path, text: bytes, length: int) -> array | None:
