@@ -237,11 +237,15 @@ def _length_table(reader, fieldname: str) -> list[int]:
 SLACK = 1e-9
 
 
-def prunable(best: BestMatch, searcher) -> bool:
-    """Whether `BestMatchPostings` can rank `best`: all its parts are words of scored fields."""
+def prunable(whoosh_query: query.Query, searcher) -> bool:
+    """Whether `BestMatchPostings` can rank `whoosh_query`: a `BestMatch` whose parts are all
+    words of scored fields."""
+    if type(whoosh_query) is not BestMatch:
+        return False
     schema = searcher.schema
     return all(
-        type(part) is query.Term and schema[part.fieldname].scorable for part in best.children()
+        type(part) is query.Term and schema[part.fieldname].scorable
+        for part in whoosh_query.children()
     )
 
 

@@ -257,7 +257,7 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
     ~10% of a question's time on 19,803 documents once matchers hand over their scores.
     `mask`: documents left out; `allowed`: if given, the only documents kept."""
     started = time.monotonic()
-    if type(whoosh_query) is BestMatch and prunable(whoosh_query, searcher):
+    if prunable(whoosh_query, searcher):
         top, docs = _best_top(searcher, whoosh_query, limit, mask, allowed)
     else:
         matches = _matches(searcher, whoosh_query)
@@ -378,7 +378,7 @@ def _match_documents(searcher, whoosh_query) -> set[int]:
     """Every document `whoosh_query` matches (a new set): a best match on words counts them
     from its words' documents alone (`scoring.best_documents`), kept per searcher like
     `_matches`."""
-    if not (type(whoosh_query) is BestMatch and prunable(whoosh_query, searcher)):
+    if not prunable(whoosh_query, searcher):
         return set(map(_DOC, _matches(searcher, whoosh_query)))
     cache = searcher.__dict__.setdefault("_searchkit_matches", {})
     key = ("docs", whoosh_query)
