@@ -61,7 +61,7 @@ from whoosh.codec.whoosh3 import (
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.index import TOC
 from whoosh.matching import ListMatcher
-from whoosh.reading import EmptyReader, ReaderClosed, SegmentReader, TermNotFound
+from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -501,11 +501,20 @@ class _PerDocReader(W3PerDocReader):
     def stored_fields(self, docnum):
         """The document's stored fields ({} for none). Raises `stored.DamagedStoredFields`,
         `zlib.error` or an unpickling error when they are damaged."""
+        return self._reader()[docnum] or {}
+
+    def stored_head(self, docnum) -> tuple[dict, stored.StoredText | None]:
+        """The document's stored fields but its body ({} for none), and its body still
+        compressed (`stored.StoredReader.head`). Raises as `stored_fields` does."""
+        fields, body = self._reader().head(docnum)
+        return fields or {}, body
+
+    def _reader(self) -> stored.StoredReader:
         if self._stored is None:
             damaged = stored.DamagedStoredFields
             where = _segment_file(self._storage, self._segment, STORED_EXT, damaged)
             self._stored = stored.StoredReader(*where)
-        return self._stored[docnum] or {}
+        return self._stored
 
     def close(self):
         self._stored = None  # let go of the compound file's map
@@ -1465,6 +1474,22 @@ def bytes_column(reader, fieldname: str) -> list[bytes]:
     ends = list(accumulate(column._lengths))
     values = column._dbfile.get(column._basepos, ends[-1] if ends else 0)
     return [values[end - length : end] for end, length in zip(ends, column._lengths, strict=True)]
+
+
+def stored_head(reader, docnum: int) -> tuple[dict, stored.StoredText | str | None]:
+    """A document's stored fields but its body, and its body: a `stored.StoredText` to
+    decompress when wanted (`_PerDocReader.stored_head`), or the text itself from a reader
+    that is not a searchkit segment's. `reader`: a segment's or Whoosh's multi-reader."""
+    if type(reader) is MultiReader:
+        segment, docnum = reader._segment_and_docnum(docnum)
+        reader = reader.readers[segment]
+    if reader.is_closed:
+        raise ReaderClosed
+    perdoc = getattr(reader, "_perdoc", None)
+    if type(perdoc) is _PerDocReader:
+        return perdoc.stored_head(docnum)
+    fields = dict(reader.stored_fields(docnum))
+    return fields, fields.pop(stored.BODY, None)
 
 
 # --- other private attributes ----------------------------------------------------------------

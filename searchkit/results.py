@@ -19,6 +19,7 @@ from .highlight import find_marks, make_snippet, marked_terms
 
 if TYPE_CHECKING:
     from .documents import Document
+    from .stored import StoredText
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,11 @@ class Hit:
     `duplicates` counts the other matching posts that are near-duplicates of this one (the
     same body, or a notice differing only in numbers and dates), folded into this row.
 
-    The snippet and marks are made from `body` and `terms` when first read: a program that
-    wants only ids or titles does not pay for them. A best-match hit does not mark a lone
-    character or digit that jieba cut out of a longer query term (see `marked_terms`)."""
+    The body, and the snippet and marks made from it and `terms`, are read when first
+    asked for: a program that wants only ids or titles does not pay for them (the body
+    comes from the index still compressed, a `stored.StoredText`, and stays readable after
+    the index is closed). A best-match hit does not mark a lone character or digit that
+    jieba cut out of a longer query term (see `marked_terms`)."""
 
     id: str
     path: Path | None
@@ -43,9 +46,15 @@ class Hit:
     tags: tuple[str, ...]
     score: float
     match: str
-    body: str = field(default="", repr=False)
+    stored_body: str | StoredText = field(default="", repr=False, compare=False)
     terms: tuple[str, ...] = ()  # the texts to mark
     duplicates: int = 0
+
+    @cached_property
+    def body(self) -> str:
+        """The post's body. Raises `zlib.error` if the index's copy of it is damaged."""
+        body = self.stored_body
+        return body if isinstance(body, str) else body.text()
 
     @property
     def exact(self) -> bool:

@@ -26,7 +26,7 @@ from whoosh.searching import Results
 from . import collapse as collapse_module
 from . import query as query_module
 from . import suggest
-from .codec import set_total
+from .codec import set_total, stored_head
 from .documents import Document
 from .matching import forget_counts
 from .results import Hit, SearchResults
@@ -174,18 +174,13 @@ def _finds(searcher, whoosh_query) -> bool:
 
 
 def _hit(hit, match: str, terms: list[str], duplicates: int = 0) -> Hit:
-    doc = stored_document(hit.fields())
+    """The `Hit` of a Whoosh hit: its body is read only when asked for (`codec.stored_head`)."""
+    fields, body = stored_head(hit.searcher.reader(), hit.docnum)
     return Hit(
-        doc.id,
-        doc.path,
-        doc.url,
-        doc.title,
-        doc.date,
-        doc.categories,
-        doc.tags,
+        *_post_values(fields),
         float(hit.score or 0.0),
         match,
-        doc.body,
+        body or "",
         tuple(terms),
         duplicates,
     )
@@ -193,17 +188,32 @@ def _hit(hit, match: str, terms: list[str], duplicates: int = 0) -> Hit:
 
 def stored_document(fields: dict) -> Document:
     """The `Document` of a post's stored fields."""
-    date = fields.get("date_iso")
+    post_id, path, url, title, date, categories, tags = _post_values(fields)
     return Document(
-        id=fields["id"],
-        title=fields.get("title") or "",
+        id=post_id,
+        title=title,
         body=fields.get("body") or "",
-        path=Path(fields["path"]) if fields.get("path") else None,
-        date=datetime.fromisoformat(date) if date else None,
-        categories=tuple(fields.get("categories") or ()),
-        tags=tuple(fields.get("tags") or ()),
-        url=fields.get("url"),
+        path=path,
+        date=date,
+        categories=categories,
+        tags=tags,
+        url=url,
         checksum=fields.get("checksum"),
+    )
+
+
+def _post_values(fields: dict) -> tuple:
+    """(id, path, url, title, date, categories, tags) of a post's stored fields, as `Hit`
+    and `Document` hold them."""
+    date = fields.get("date_iso")
+    return (
+        fields["id"],
+        Path(fields["path"]) if fields.get("path") else None,
+        fields.get("url"),
+        fields.get("title") or "",
+        datetime.fromisoformat(date) if date else None,
+        tuple(fields.get("categories") or ()),
+        tuple(fields.get("tags") or ()),
     )
 
 

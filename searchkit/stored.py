@@ -3,6 +3,14 @@ one document's text for a snippet), with zlib, against a preset dictionary made 
 segment's own documents and kept with them. No Whoosh here: `codec.py` writes this column
 in place of Whoosh's stored-fields column and reads it back.
 
+A document's body comes after the rest of its fields, behind a flush point: a page of hits
+needs each hit's id, title and date at once but its body only for a snippet, and the body
+is nearly all of a document's bytes (~12 µs of the ~15 µs that reading a news article's
+fields took, ten times a page). `StoredReader.head` inflates the fields up to that point and
+hands the body over still compressed (`StoredText`), to inflate when it is first wanted.
+One stream, not two records: a record of its own cost the body's Huffman table and a
+checksum, 22 bytes a news article against the flush's 7 (the index would pass 1.5× its text).
+
 Whoosh compresses each document alone without a dictionary (zlib level 3), and a short
 Chinese article has little to repeat within itself. A preset dictionary is text that zlib
 may refer back to as if it came before the document: here the first kilobyte of 32
@@ -16,15 +24,20 @@ dictionary costs what Whoosh's decompression costs (~12 µs an article, `compres
 
 Layout (numbers little-endian)::
 
-    documents   each document's pickle, compressed (raw deflate) and then its Adler-32
-                (4 bytes big-endian), one after the other (nothing for a document
-                without stored fields)
+    documents   each document's record, one after the other (nothing for a document
+                without stored fields): a varint, the length of the compressed fields
+                times two, plus one when a body follows; then the fields but the body
+                (pickled) and the body (UTF-8) as one raw deflate stream, flushed
+                (Z_SYNC_FLUSH) after the fields; then the Adler-32 of both (4 bytes,
+                big-endian)
     dictionary  the preset dictionary, itself compressed (zlib)
     ends        where each document ends in `documents`, 4 bytes each
     trailer     the compressed dictionary's length and the number of documents, 4 bytes each
 
 Each document keeps its checksum (Adler-32, as zlib's format would), so `searchkit check`,
-which reads every stored document, still finds a damaged one.
+which reads every stored document, still finds a damaged one. Reading the fields alone
+(`head`) does not check it: every open checks the whole file's CRC-32 (`integrity.py`),
+and reading the body checks the document's.
 """
 
 from __future__ import annotations
@@ -48,6 +61,7 @@ SAMPLE_BYTES = 4 * 1024 * 1024
 # without a dictionary ~50 µs): ~1.7 s more for 19,547 articles, within a build's noise.
 LEVEL = 6
 PICKLE_PROTOCOL = 5
+BODY = "body"  # the field that comes after the flush point (see the module docstring)
 
 _TRAILER = struct.Struct("<II")
 
@@ -75,14 +89,15 @@ def make_dictionary(documents: list[bytes]) -> bytes:
     return b"".join(document[:length] for document in documents[::step])[-DICTIONARY_BYTES:]
 
 
-def compress(document: bytes, dictionary: bytes) -> bytes:
-    """`document` compressed against `dictionary` (raw deflate), then its Adler-32 (4 bytes).
+def compress(fields: bytes, dictionary: bytes, body: bytes | None = None) -> bytes:
+    """A document's record (see the layout above): its pickled `fields` and `body`, if any,
+    compressed against `dictionary` (raw deflate), then their Adler-32 (4 bytes).
 
     Not zlib's own format, which keeps the same checksum: with a preset dictionary it also
     checksums the dictionary (32 KB) on every read, which doubled the time to decompress a
     news article (22 µs instead of 11 µs), and its header and the dictionary's checksum
     cost 6 bytes a document."""
-    return _compressed(document, _compressor(dictionary))
+    return _compressed(fields, body, _compressor(dictionary))
 
 
 def _compressor(dictionary: bytes):
@@ -92,22 +107,82 @@ def _compressor(dictionary: bytes):
     return zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, **options)
 
 
-def _compressed(document: bytes, compressor) -> bytes:
-    checksum = zlib.adler32(document).to_bytes(4, "big")
-    return compressor.compress(document) + compressor.flush() + checksum
+def _compressed(fields: bytes, body: bytes | None, compressor) -> bytes:
+    head = compressor.compress(fields) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    rest = compressor.compress(body or b"") + compressor.flush()
+    checksum = zlib.adler32(body or b"", zlib.adler32(fields)).to_bytes(4, "big")
+    return _varint(2 * len(head) + (body is not None)) + head + rest + checksum
 
 
-def decompress(data: bytes, dictionary: bytes) -> bytes:
-    """What `compress(document, dictionary)` was given. Raises `zlib.error` when `data`
-    is damaged (or `dictionary` is not the one it was compressed against)."""
-    options = {"zdict": dictionary} if dictionary else {}
-    decompressor = zlib.decompressobj(-zlib.MAX_WBITS, **options)
-    document = decompressor.decompress(data[:-4])
+def decompress(data: bytes, dictionary: bytes) -> tuple[bytes, bytes | None]:
+    """What `compress(fields, dictionary, body)` was given: (fields, body). Raises
+    `zlib.error` when `data` is damaged (or `dictionary` is not the one it was compressed
+    against)."""
+    head_end, has_body, start = _head(data)
+    decompressor = _decompressor(dictionary)
+    fields = decompressor.decompress(data[start:head_end])
+    body = decompressor.decompress(data[head_end:-4])
     if not decompressor.eof or decompressor.unused_data:
         raise zlib.error("a stored document's compressed data does not end where it should")
-    if zlib.adler32(document).to_bytes(4, "big") != data[-4:]:
+    if zlib.adler32(body, zlib.adler32(fields)).to_bytes(4, "big") != data[-4:]:
         raise zlib.error("a stored document does not match its checksum")
-    return document
+    return fields, body if has_body else None
+
+
+def decompress_fields(data: bytes, dictionary: bytes) -> tuple[bytes, bool]:
+    """The pickled fields of `compress`'s record, inflated up to the flush point (its
+    checksum not checked: that needs the body too), and whether a body follows."""
+    head_end, has_body, start = _head(data)
+    return _decompressor(dictionary).decompress(data[start:head_end]), has_body
+
+
+def _decompressor(dictionary: bytes):
+    options = {"zdict": dictionary} if dictionary else {}
+    return zlib.decompressobj(-zlib.MAX_WBITS, **options)
+
+
+def _varint(number: int) -> bytes:
+    """`number` in 7-bit groups, lowest first, the high bit set on all but the last."""
+    out = bytearray()
+    while number >= 0x80:
+        out.append(number & 0x7F | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def _head(data: bytes) -> tuple[int, bool, int]:
+    """Where a record's compressed fields end, whether a body follows, and where they start
+    (after the varint)."""
+    number, shift, start = 0, 0, 0
+    while True:
+        if start >= len(data):
+            raise zlib.error("a stored document's record is cut short")
+        byte = data[start]
+        number |= (byte & 0x7F) << shift
+        start += 1
+        if byte < 0x80:
+            break
+        shift += 7
+    head_end = start + number // 2
+    if head_end > len(data) - 4:
+        raise zlib.error("a stored document's fields run past its record")
+    return head_end, bool(number & 1), start
+
+
+class StoredText:
+    """A stored body as read from the column, still compressed (with the fields before it:
+    one stream): `text()` inflates and checks it. It holds its own bytes, so it stays
+    readable after the index is closed."""
+
+    __slots__ = ("_data", "_dictionary")
+
+    def __init__(self, data: bytes, dictionary: bytes):
+        self._data, self._dictionary = data, dictionary
+
+    def text(self) -> str:
+        """The body. Raises `zlib.error` or `UnicodeDecodeError` when it is damaged."""
+        return (decompress(self._data, self._dictionary)[1] or b"").decode("utf-8")
 
 
 class StoredWriter:
@@ -128,12 +203,12 @@ class StoredWriter:
 
     def add(self, fields: dict | None) -> None:
         """Add the next document's stored fields (None or {} for none)."""
-        document = pickle.dumps(fields, PICKLE_PROTOCOL) if fields else b""
+        document = _parts(fields)
         if self._dictionary is not None:
             self._write(document)
             return
         self._held.append(document)
-        self._held_bytes += len(document)
+        self._held_bytes += len(document[0]) + len(document[1] or b"")
         if self._held_bytes >= SAMPLE_BYTES:
             self._write_held()
 
@@ -150,20 +225,32 @@ class StoredWriter:
         self._file.write(_TRAILER.pack(len(packed), len(ends)))
 
     def _write_held(self) -> None:
-        self._dictionary = make_dictionary(self._held)
+        self._dictionary = make_dictionary([fields + (body or b"") for fields, body in self._held])
         self._primed = _compressor(self._dictionary)
         held, self._held = self._held, []
         for document in held:
             self._write(document)
 
-    def _write(self, document: bytes) -> None:
-        if document:
-            data = _compressed(document, self._primed.copy())
+    def _write(self, document: tuple[bytes, bytes | None]) -> None:
+        if document[0]:
+            data = _compressed(*document, self._primed.copy())
             self._file.write(data)
             self._end += len(data)
             if self._end > 0xFFFFFFFF:  # the ends are 4 bytes
                 raise OverflowError("a segment's compressed stored fields passed 4 GB")
         self._ends.append(self._end)
+
+
+def _parts(fields: dict | None) -> tuple[bytes, bytes | None]:
+    """A document's pickled fields but its `BODY` (a text), and that body (None if none);
+    (b"", None) for a document without stored fields."""
+    if not fields:
+        return b"", None
+    body = fields.get(BODY)
+    if not isinstance(body, str):
+        return pickle.dumps(fields, PICKLE_PROTOCOL), None
+    rest = {name: value for name, value in fields.items() if name != BODY}
+    return pickle.dumps(rest, PICKLE_PROTOCOL), body.encode("utf-8")
 
 
 class StoredReader:
@@ -200,9 +287,26 @@ class StoredReader:
     def __getitem__(self, docnum: int) -> dict | None:
         """The document's stored fields, or None when it has none. Raises IndexError for a
         number past the column, `zlib.error` or an unpickling error when it is damaged."""
+        data = self._record(docnum)
+        if not data:
+            return None
+        fields, body = decompress(data, self._dictionary)
+        fields = pickle.loads(fields)
+        if body is not None:
+            fields[BODY] = body.decode("utf-8")
+        return fields
+
+    def head(self, docnum: int) -> tuple[dict | None, StoredText | None]:
+        """The document's stored fields but its body (None when it has none), and its body
+        still compressed (None when it has none). Raises as `[docnum]` does, but finds
+        damage to the body only when its `text()` is read."""
+        data = self._record(docnum)
+        if not data:
+            return None, None
+        fields, has_body = decompress_fields(data, self._dictionary)
+        return pickle.loads(fields), StoredText(data, self._dictionary) if has_body else None
+
+    def _record(self, docnum: int) -> bytes:
         end = self._ends[docnum]
         begin = self._ends[docnum - 1] if docnum else 0
-        if begin == end:
-            return None
-        data = self._data[self._start + begin : self._start + end]
-        return pickle.loads(decompress(data, self._dictionary))
+        return self._data[self._start + begin : self._start + end]

@@ -317,6 +317,16 @@ def test_naive_datetimes_are_china_time_everywhere(handmade_index):
     assert stats.last_date == datetime(2026, 1, 2, tzinfo=china) and stats.last_date.tzinfo
 
 
+def test_a_hit_reads_its_body_when_asked_even_after_the_index_is_closed(tmp_path):
+    with Index.create(tmp_path / "index") as index:
+        index.add(HANDMADE)
+        hits = list(index.search("缩表", limit=5, collapse=False))
+    assert hits and all("body" not in hit.__dict__ for hit in hits)  # not read yet
+    by_id = {doc.id: doc for doc in HANDMADE}
+    assert [hit.body for hit in hits] == [by_id[hit.id].body for hit in hits]
+    assert all(hit.snippet and hit.marks for hit in hits)
+
+
 def test_use_after_close_is_an_error(tmp_path):
     from searchkit import IndexClosedError, SearchkitError
 
@@ -413,19 +423,23 @@ def test_open_errors(tmp_path):
         Index.open(tmp_path / "index")
     meta["format"] = 1  # made by searchkit 0.1, before the join fields
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 1, expected 5"):
+    with pytest.raises(IncompatibleIndexError, match="index format 1, expected 6"):
         Index.open(tmp_path / "index")
     meta["format"] = 2  # before compact word positions (codec.WordPositions)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 2, expected 5"):
+    with pytest.raises(IncompatibleIndexError, match="index format 2, expected 6"):
         Index.open(tmp_path / "index")
     meta["format"] = 3  # before the join table (joins.py)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 3, expected 5"):
+    with pytest.raises(IncompatibleIndexError, match="index format 3, expected 6"):
         Index.open(tmp_path / "index")
     meta["format"] = 4  # before the term table (terms.py)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 4, expected 5"):
+    with pytest.raises(IncompatibleIndexError, match="index format 4, expected 6"):
+        Index.open(tmp_path / "index")
+    meta["format"] = 5  # before the stored body was a record of its own (stored.py)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(IncompatibleIndexError, match="index format 5, expected 6"):
         Index.open(tmp_path / "index")
 
 

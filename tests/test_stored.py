@@ -60,6 +60,11 @@ def test_every_document_reads_back_as_written(documents):
     reader = StoredReader(data, 3, len(data) - 7)
     assert len(reader) == len(documents)
     assert [reader[n] or None for n in range(len(documents))] == [d or None for d in documents]
+    for n, document in enumerate(documents):
+        fields, body = reader.head(n)
+        if body is not None:
+            fields = {**fields, "body": body.text()}
+        assert fields == (document or None)
 
 
 def test_documents_past_the_sample_are_compressed_with_its_dictionary(monkeypatch):
@@ -90,7 +95,9 @@ def test_the_dictionary_samples_pieces_spread_over_the_documents():
 def test_a_document_compressed_against_a_dictionary_needs_it():
     document, dictionary = "央视网消息".encode() * 5, "央视网消息".encode()
     data = compress(document, dictionary)
-    assert decompress(data, dictionary) == document
+    assert decompress(data, dictionary) == (document, None)
+    data = compress(b"fields", dictionary, document)
+    assert decompress(data, dictionary) == (b"fields", document)
     with pytest.raises(zlib.error):
         decompress(data, b"")
     with pytest.raises(zlib.error):
@@ -107,3 +114,39 @@ def test_damage_is_found():
     reader = StoredReader(bytes(data), 0, len(data))
     with pytest.raises(Exception):  # noqa: B017 - zlib.error or an unpickling error
         [reader[n] for n in range(50)]
+
+
+def test_a_document_s_body_is_read_only_when_wanted():
+    documents = [
+        {"id": "a", "title": "缩表", "body": "美联储缩表，谁来接盘？"},
+        {"id": "b", "title": "空", "body": ""},
+        {"body": "只有正文"},
+        {"id": "c", "body": None},  # not a text: stays with the other fields
+        None,
+    ]
+    data = bytearray(column(documents))
+    reader = StoredReader(bytes(data), 0, len(data))
+    fields, body = reader.head(0)
+    assert fields == {"id": "a", "title": "缩表"} and body.text() == "美联储缩表，谁来接盘？"
+    assert reader.head(1)[0] == {"id": "b", "title": "空"} and reader.head(1)[1].text() == ""
+    assert reader.head(2)[0] == {} and reader.head(2)[1].text() == "只有正文"
+    assert reader.head(3) == ({"id": "c", "body": None}, None)
+    assert reader.head(4) == (None, None)
+    assert [reader[n] for n in range(5)] == documents
+    # The body keeps its own bytes: readable once the column's are gone (an index closed).
+    del reader, data
+    assert body.text() == "美联储缩表，谁来接盘？"
+
+
+def test_a_damaged_body_is_found_when_read():
+    text = "".join(chr(0x4E00 + (n * 7919) % 20000) for n in range(600))  # no repeats
+    documents = [{"id": "a", "title": "标题", "body": text}, {"id": "b", "body": text[::-1]}]
+    data = bytearray(column(documents))
+    data[StoredReader(bytes(data), 0, len(data))._ends[0] - 6] ^= 0x20  # the end of a's body
+    reader = StoredReader(bytes(data), 0, len(data))
+    fields, body = reader.head(0)
+    assert fields == {"id": "a", "title": "标题"}  # read without the body
+    with pytest.raises((zlib.error, UnicodeDecodeError)):
+        body.text()
+    with pytest.raises((zlib.error, UnicodeDecodeError)):
+        reader[0]
