@@ -140,15 +140,21 @@ class BestMatch(query.Query):
         return min(ixreader.doc_count_all(), sum(q.estimate_size(ixreader) for q in self.required))
 
     def matcher(self, searcher, context=None):
+        scores = self.score_table(searcher, context)
+        if not scores:
+            return matching.NullMatcher()
+        docs = sorted(scores)
+        return ScoredMatcher(docs, list(map(scores.__getitem__, docs)))
+
+    def score_table(self, searcher, context=None) -> dict[int, float]:
+        """{document: score} of the matches in the searcher's segment, in no order (a search
+        ranks them from this table, without the matcher's lists in document order)."""
         scores = _scores(searcher, context, self.required)
         if scores and self.optional:
             for doc, score in _scores(searcher, context, self.optional).items():
                 if doc in scores:
                     scores[doc] += score
-        if not scores:
-            return matching.NullMatcher()
-        docs = sorted(scores)
-        return ScoredMatcher(docs, list(map(scores.__getitem__, docs)))
+        return scores
 
 
 def _flatten(parts) -> list[query.Query]:
@@ -170,6 +176,14 @@ def _scores(searcher, context, parts) -> dict[int, float]:
     for part in parts:
         if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
             _add_term_scores(scores, searcher, part)
+            continue
+        table = part.score_table(searcher, context) if hasattr(part, "score_table") else None
+        if table is not None:
+            if not scores:
+                scores, get = table, table.get
+                continue
+            for doc, score in table.items():
+                scores[doc] = get(doc, 0.0) + score
             continue
         matcher = part.matcher(searcher, context)
         if not scores and isinstance(matcher, ScoredMatcher):  # 0.0 + x is x: at C speed

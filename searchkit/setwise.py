@@ -26,7 +26,7 @@ from whoosh.matching.mcore import NullMatcherClass
 from whoosh.query.spans import SpanNear
 
 from .matching import CountedMatcher, SpanFinder
-from .scoring import ScoredMatcher
+from .scoring import BestMatch, ScoredMatcher
 from .scoring import scored_documents as walked_documents
 
 Table = dict[int, float]  # document -> score
@@ -45,6 +45,8 @@ def scored_table(whoosh_query, searcher, context) -> Table:
     """{document: score} of every match of `whoosh_query` in the searcher's segment
     (`scored_documents`, in no order). An `AndMaybe`'s two matchers are made apart, so that
     its optional part is not walked to the required part's first match when it is made."""
+    if type(whoosh_query) is BestMatch:
+        return whoosh_query.score_table(searcher, context)
     tables = _Tables()
     if type(whoosh_query) is query.AndMaybe:
         a = tables.of(whoosh_query.a.matcher(searcher, context), None)
