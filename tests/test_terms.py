@@ -103,6 +103,20 @@ def test_bytes_that_are_no_term_table_are_refused():
         list(TermTable(bytes(damaged)).check())
 
 
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [(4, 0), (5, 3), (4, BLOCK_TERMS - 1), (4 + 2 + BLOCK_TERMS, 0)],
+    ids=["no terms", "no offset width", "a term fewer", "offsets that do not add up"],
+)
+def test_a_lookup_in_a_damaged_block_is_refused(offset, value):
+    data = written({"body": {f"词{n}".encode(): b"r" for n in range(40)}})
+    damaged = bytearray(data)
+    damaged[offset] = value  # in the first block: its term count, its offsets' width, ...
+    with pytest.raises(DamagedTermTable):
+        TermTable(bytes(damaged)).get("body", "词1".encode())
+    assert TermTable(bytes(damaged)).get("body", "词7".encode()) == b"r"  # another block
+
+
 # --- term records -----------------------------------------------------------------------------
 
 
