@@ -154,9 +154,9 @@ class JoinTable:
     """A join table: `length` bytes of `data` from `start` (all of it by default). `data` is
     bytes or a memory map of a segment's compound file, where only every `SAMPLE_EVERY`-th
     record (on the first lookup), the records a search probes and the postings it reads are
-    touched: slicing a map gives bytes in one step (a
-    memoryview's slice costs a second object and a copy, ~2x per probe). Raises
-    `DamagedJoinTable` when the header is not a join table's."""
+    touched: slicing a map gives bytes in one step (a memoryview's slice costs a second
+    object and a copy, ~2x per probe). Raises `DamagedJoinTable` when the header is not a
+    join table's."""
 
     def __init__(self, data: bytes | mmap, start: int = 0, length: int | None = None):
         self._data = data
