@@ -1,7 +1,7 @@
 """The join table: a segment's joins (`Analyzer.postings`: the two characters around a token
 boundary) and, for each, the documents that have it and how often, packed in one file that
-a join is found in by one binary search. No Whoosh here: `codec.py` writes the table into
-each segment and reads it back.
+a join is found in by one binary search (between two of its sampled keys). No Whoosh here:
+`codec.py` writes the table into each segment and reads it back.
 
 On 19,547 news articles a segment has 370,000 joins and 3.0 M join postings. As Whoosh terms
 they took ~40 MB (a term record of ~29 bytes each, a hash index over them, postings inlined
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import struct
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, islice
 from mmap import mmap
@@ -38,6 +39,11 @@ _LENGTH = struct.Struct(">I")
 _RECORD = struct.Struct(">6sI")
 RECORD_BYTES = _RECORD.size
 _KEY = 6
+# Every 128th record's key, read on a table's first lookup (~0.4 ms and ~110 KB for the news
+# corpus's 370,000 records), narrows its binary search from ~19 probes of the map to 7: a
+# lookup of an absent join took 4.7 µs instead of 7.4, of a present one 10.1 instead of 13.0
+# (3,000 random joins each), and a keyword looks up ~17 joins.
+SAMPLE_EVERY = 128
 ESCAPE = "\U0010ffff"
 CARRY = 0x100000
 
@@ -146,10 +152,11 @@ def _key(join: str) -> bytes:
 
 class JoinTable:
     """A join table: `length` bytes of `data` from `start` (all of it by default). `data` is
-    bytes or a memory map of a segment's compound file, where only the records a search
-    probes and the postings it reads are touched: slicing a map gives bytes in one step (a
-    memoryview's slice costs a second object and a copy, ~2x per probe). Raises
-    `DamagedJoinTable` when the header is not a join table's."""
+    bytes or a memory map of a segment's compound file, where only every `SAMPLE_EVERY`-th
+    record (on the first lookup), the records a search probes and the postings it reads are
+    touched: slicing a map gives bytes in one step (a memoryview's slice costs a second
+    object and a copy, ~2x per probe). Raises `DamagedJoinTable` when the header is not a
+    join table's."""
 
     def __init__(self, data: bytes | mmap, start: int = 0, length: int | None = None):
         self._data = data
@@ -167,6 +174,7 @@ class JoinTable:
                 raise ValueError("truncated")
         except (ValueError, KeyError, TypeError, struct.error) as error:
             raise DamagedJoinTable(f"not a join table: {error}") from None
+        self._samples: list[bytes] | None = None
 
     def postings(self, field: str, join: str) -> tuple[list[int], list[int]]:
         """(documents, counts) of `join` in `field`; ([], []) when no document has it."""
@@ -174,7 +182,13 @@ class JoinTable:
         if len(join) != 2 or first == end:
             return [], []
         key, data, records = _key(join), self._data, self._records
-        low, high = first, end
+        samples = self._samples if self._samples is not None else self._read_samples()
+        # Between the sampled records either side of `key`: the first sampled at or above
+        # it bounds the search above, the one before it below.
+        sample_low, sample_high = -(-first // SAMPLE_EVERY), -(-end // SAMPLE_EVERY)
+        sample = bisect_left(samples, key, sample_low, sample_high)
+        low = (sample - 1) * SAMPLE_EVERY + 1 if sample > sample_low else first
+        high = sample * SAMPLE_EVERY if sample < sample_high else end
         while low < high:  # the first record whose key is not below `key`
             middle = (low + high) // 2
             start = records + middle * RECORD_BYTES
@@ -227,7 +241,14 @@ class JoinTable:
 
     def release(self) -> None:
         """Let go of the bytes or map (a reader's, when it closes)."""
-        self._data, self._end = b"", 0
+        self._data, self._end, self._samples = b"", 0, []
+
+    def _read_samples(self) -> list[bytes]:
+        """The key of every `SAMPLE_EVERY`-th record, read once."""
+        step = SAMPLE_EVERY * RECORD_BYTES
+        data, records = self._data, self._records
+        self._samples = [data[at : at + _KEY] for at in range(records, self._postings, step)]
+        return self._samples
 
     def _packed(self, index: int) -> bytes:
         data, records = self._data, self._records

@@ -50,6 +50,7 @@ _LENGTH = struct.Struct(">I")
 _SEPARATOR = b"\xff"
 # A block's offsets: their width in bytes, and the `array` typecode of that width.
 _OFFSETS = {2: "H", 4: "I"}
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 class DamagedTermTable(ValueError):
@@ -180,20 +181,29 @@ class TermTable:
         number = bisect_right(firsts, key, first, end) - 1
         if number < first:
             return None
-        block = self._block(number)
-        count, offsets = _offsets(block)
-        first_key = firsts[number]
+        # The block and its offsets inline (`_block`, `_offsets`): a keyword looks up ~20
+        # terms, and the two calls were ~0.4 µs of a ~4.5 µs lookup.
+        start, starts = self._start, self._starts
+        block = self._data[start + starts[number] : start + starts[number + 1]]
+        count, width = block[0], block[1]
+        head = 2 + count + width * (2 * count + 1)  # where the key suffixes start
+        if width not in _OFFSETS:
+            raise DamagedTermTable("damaged term table: a block's offsets have no width")
+        offsets = array(_OFFSETS[width], block[2 + count : head])
+        if _BIG_ENDIAN:
+            offsets.byteswap()
+        if not count or offsets[0] != head or offsets[-1] != len(block):
+            raise DamagedTermTable("damaged term table: a block's offsets do not add up")
+        first_key, probe = firsts[number], None
         low, high = 0, count  # the first term of the block whose key is not below `key`
         while low < high:
             middle = (low + high) // 2
-            probe = first_key[: block[2 + middle]] + block[offsets[middle] : offsets[middle + 1]]
-            if probe < key:
+            found = first_key[: block[2 + middle]] + block[offsets[middle] : offsets[middle + 1]]
+            if found < key:
                 low = middle + 1
             else:
-                high = middle
-        if low == count:
-            return None
-        if first_key[: block[2 + low]] + block[offsets[low] : offsets[low + 1]] != key:
+                high, probe = middle, found  # the last probe kept is term `low`'s key
+        if probe != key:
             return None
         return block[offsets[count + low] : offsets[count + low + 1]]
 
@@ -292,7 +302,7 @@ def _offsets(block: bytes) -> tuple[int, array]:
         raise DamagedTermTable("damaged term table: a block's offsets have no width")
     start = 2 + count
     offsets = array(_OFFSETS[width], block[start : start + width * (2 * count + 1)])
-    if sys.byteorder == "big":
+    if _BIG_ENDIAN:
         offsets.byteswap()
     if not count or offsets[0] != start + width * (2 * count + 1) or offsets[-1] != len(block):
         raise DamagedTermTable("damaged term table: a block's offsets do not add up")

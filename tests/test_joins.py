@@ -4,6 +4,8 @@ the joins of its live posts; a damaged table is found by `check`."""
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from corpus import FINEWS
 from hypothesis import given, settings
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from segments import damaged_checks
 from whoosh.index import open_dir
 
-from searchkit import Index, load_posts
+from searchkit import Index, joins, load_posts
 from searchkit.analysis import Analyzer
 from searchkit.codec import JOINS_EXT, join_table, read_join_documents, read_joins
 from searchkit.joins import DamagedJoinTable, JoinTable, decode_postings, encode, encode_postings
@@ -72,6 +74,31 @@ def test_a_table_reads_back_every_join_and_no_other(tables):
     assert table.postings("body_joins", "一丁") == fields_postings(fields, "body_joins", "一丁")
     assert table.postings("tags", "一丁") == ([], [])
     table.check(max((row[2][-1] for row in expected), default=0) + 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["body_joins", "title_joins", "tags_joins"]),
+        st.lists(st.tuples(CHARS, CHARS).map("".join), unique=True, max_size=40),
+    ),
+    probes=st.lists(st.tuples(CHARS, CHARS).map("".join), max_size=8),
+    every=st.sampled_from([1, 2, 3, 7]),
+)
+def test_a_lookup_between_sampled_keys_finds_what_a_scan_does(fields, probes, every):
+    """`postings` narrows its search by every `SAMPLE_EVERY`-th key (128 in a real table,
+    which a few dozen joins would not reach): any join of any field, present or absent, is
+    found as a scan of `items` finds it."""
+    rows = {
+        field: [(join, [n], [1]) for n, join in enumerate(sorted(joins))]
+        for field, joins in fields.items()
+    }
+    with patch.object(joins, "SAMPLE_EVERY", every):
+        table = JoinTable(encode(dict(sorted(rows.items()))))
+        scanned = {(field, join): (docs, counts) for field, join, docs, counts in table.items()}
+        for field in ("body_joins", "title_joins", "tags_joins", "other"):
+            for join in [*fields.get(field, []), *probes]:
+                assert table.postings(field, join) == scanned.get((field, join), ([], []))
 
 
 def fields_postings(fields, field: str, join: str) -> tuple[list[int], list[int]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from itertools import accumulate
 
 import pytest
 from corpus import FINEWS
@@ -19,7 +20,14 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from searchkit import Index, load_posts
 from searchkit.analysis import Analyzer
-from searchkit.codec import TERMS_EXT, _pack, _term_info, _term_record, read_postings
+from searchkit.codec import (
+    TERMS_EXT,
+    _pack,
+    _postings_place,
+    _term_info,
+    _term_record,
+    read_postings,
+)
 from searchkit.storage import read_pointer
 from searchkit.terms import BLOCK_TERMS, DamagedTermTable, TermTable, TermTableWriter
 
@@ -95,6 +103,20 @@ def test_bytes_that_are_no_term_table_are_refused():
         list(TermTable(bytes(damaged)).check())
 
 
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [(4, 0), (5, 3), (4, BLOCK_TERMS - 1), (4 + 2 + BLOCK_TERMS, 0)],
+    ids=["no terms", "no offset width", "a term fewer", "offsets that do not add up"],
+)
+def test_a_lookup_in_a_damaged_block_is_refused(offset, value):
+    data = written({"body": {f"词{n}".encode(): b"r" for n in range(40)}})
+    damaged = bytearray(data)
+    damaged[offset] = value  # in the first block: its term count, its offsets' width, ...
+    with pytest.raises(DamagedTermTable):
+        TermTable(bytes(damaged)).get("body", "词1".encode())
+    assert TermTable(bytes(damaged)).get("body", "词7".encode()) == b"r"  # another block
+
+
 # --- term records -----------------------------------------------------------------------------
 
 
@@ -143,6 +165,43 @@ def test_a_block_term_record_reads_back(offset):
     record = _term_record(info)
     assert stats(_term_info(record)) == stats(info)
     assert len(record) < 32  # Whoosh's: 40
+
+
+def place(info: W3TermInfo) -> tuple:
+    """`_postings_place` of inlined postings as `W3TermInfo` says it."""
+    assert info.is_inlined()
+    ids, weights, _ = info.inlined_postings()
+    return -1, list(ids), list(map(float, weights))
+
+
+# Inlined postings: gaps within a character and past it, weights of 1, whole or fractional
+# (Whoosh's own record), with positions or without.
+INLINED = st.builds(
+    lambda gaps, weights, positions: inlined(
+        tuple(accumulate(gaps, initial=-1))[1:],
+        tuple(weights[: len(gaps)]) + (1,) * (len(gaps) - len(weights)),
+        (_pack([b"\x01"] * len(gaps)),) if positions else (),
+    ),
+    st.lists(st.integers(1, 20) | st.integers(1_000_000, 3_000_000), min_size=1, max_size=16),
+    st.lists(st.integers(1, 3) | st.sampled_from([1.5, 70_000]), max_size=16),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(info=INLINED, offset=st.integers(0, 5_000_000_000), weight=st.sampled_from([9.0, 9.5]))
+def test_where_a_record_says_its_postings_are_is_what_its_term_info_says(info, offset, weight):
+    """The search path's reading of a record (`_postings_place`) against `_term_info`'s, of
+    inlined postings and of blocks, in searchkit's records and Whoosh's (a weight of 9.5)."""
+    offset_place, documents, weights = _postings_place(_term_record(info))
+    if weights is None:
+        weights = [1] * len(documents)
+    found = (offset_place, documents, list(map(float, weights)))
+    assert found == place(_term_info(_term_record(info)))
+    blocks = W3TermInfo(weight=weight, df=5, minlength=1, maxlength=9, maxweight=2.0)
+    blocks._minid, blocks._maxid = 3, 90
+    blocks.set_extent(offset, 300)
+    assert _postings_place(_term_record(blocks)) == (offset, [], None)
 
 
 # --- in an index ------------------------------------------------------------------------------
