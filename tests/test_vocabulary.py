@@ -1,12 +1,14 @@
 """vocabulary.py: the index's words, for "every word containing / starting / ending with this
 text", saved beside each generation so a new process need not read Whoosh's lexicon."""
 
+from unittest.mock import patch
+
 import pytest
 from corpus import REFERENCE_POST
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit import Index
+from searchkit import Index, vocabulary
 from searchkit.analysis import Analyzer
 from searchkit.documents import read_post
 from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE, Vocabulary
@@ -55,18 +57,20 @@ anchored = st.builds(
 
 
 @settings(max_examples=200, deadline=None)
-@given(word_lists, st.lists(anchored, min_size=1, max_size=6))
-def test_a_range_holds_exactly_the_positions_where_the_needle_starts(words, lookups):
+@given(word_lists, st.lists(anchored, min_size=1, max_size=6), st.sampled_from([1, 2, 3, 256]))
+def test_a_range_holds_exactly_the_positions_where_the_needle_starts(words, lookups, every):
     # Looked up in the order drawn: a range is remembered, and a later needle is looked for
-    # inside its first pair's range when that is known (回购 before 回购计划).
+    # inside its first pair's range when that is known (回购 before 回购计划), else inside
+    # a window between samples of the array, here every `every`-th suffix.
     vocab = Vocabulary(words)
     text = vocab.text
-    for needle in lookups:
-        for candidate in (needle[:2], needle):
-            start, end = vocab._range(candidate)
-            expected = {p for p in range(len(text)) if text.startswith(candidate, p)}
-            assert set(vocab.suffixes[start:end]) == expected
-            assert vocab._range(candidate) == vocab._search(candidate) == (start, end)
+    with patch.object(vocabulary, "SAMPLE_EVERY", every):
+        for needle in lookups:
+            for candidate in (needle[:2], needle):
+                start, end = vocab._range(candidate)
+                expected = {p for p in range(len(text)) if text.startswith(candidate, p)}
+                assert set(vocab.suffixes[start:end]) == expected
+                assert vocab._range(candidate) == vocab._search(candidate) == (start, end)
 
 
 def test_the_suffix_array_is_saved_and_a_missing_or_damaged_one_is_rebuilt(tmp_path):
