@@ -116,18 +116,25 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
     # the chains of `_edges`) of a CJK run.
     if not units[0][2]:
         return ContainsPlan(text, full=(text,) if text in vocab else (), one_run=True)
-    plan = ContainsPlan(
-        text, full=tuple(vocab.containing(text)), one_run=True, chinese=True, _vocab=vocab
-    )
     length = len(text)
-    if length >= 3:
-        # In the order they occur, so that ties go the same way in every process (a set's
-        # order changes with Python's string hashing).
-        in_order = dict.fromkeys(text[i : i + 2] for i in range(length - 1))
-        pairs = sorted(in_order, key=vocab.occurrences)
-        plan.pairs = tuple((pair, tuple(vocab.containing(pair))) for pair in pairs[:2])
-        plan.phrases = _phrases(text, vocab)
-    return plan
+    if length < 3:
+        return ContainsPlan(
+            text, full=tuple(vocab.containing(text)), one_run=True, chinese=True, _vocab=vocab
+        )
+    # In the order they occur, so that ties go the same way in every process (a set's
+    # order changes with Python's string hashing). Counted before the text is looked up:
+    # the vocabulary then looks for it among the suffixes that start with its first pair.
+    in_order = dict.fromkeys(text[i : i + 2] for i in range(length - 1))
+    rarest = sorted(in_order, key=vocab.occurrences)[:2]
+    return ContainsPlan(
+        text,
+        full=tuple(vocab.containing(text)),
+        one_run=True,
+        chinese=True,
+        pairs=tuple((pair, tuple(vocab.containing(pair))) for pair in rarest),
+        phrases=_phrases(text, vocab),
+        _vocab=vocab,
+    )
 
 
 def _units(text: str) -> list[tuple[int, int, bool]]:
@@ -170,7 +177,7 @@ PHRASES, PHRASE_WORDS = 3, 4
 
 def _phrases(text: str, vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
     """Up to PHRASES ways to spell `text` as 2 to PHRASE_WORDS vocabulary words."""
-    found = []
+    found, known = [], vocab.words
 
     def spell(start: int, words: list[str]) -> None:
         if start == len(text):
@@ -178,7 +185,7 @@ def _phrases(text: str, vocab: Vocabulary) -> tuple[tuple[str, ...], ...]:
                 found.append(tuple(words))
         elif len(words) < PHRASE_WORDS:
             for end in range(len(text), start, -1):
-                if text[start:end] in vocab:
+                if text[start:end] in known:
                     spell(end, [*words, text[start:end]])
 
     if len(text) <= PHRASE_TEXT_LENGTH:

@@ -1,12 +1,14 @@
 """vocabulary.py: the index's words, for "every word containing / starting / ending with this
 text", saved beside each generation so a new process need not read Whoosh's lexicon."""
 
+from unittest.mock import patch
+
 import pytest
 from corpus import REFERENCE_POST
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchkit import Index
+from searchkit import Index, vocabulary
 from searchkit.analysis import Analyzer
 from searchkit.documents import read_post
 from searchkit.vocabulary import SUFFIX_FILE, VOCAB_FILE, Vocabulary
@@ -49,6 +51,28 @@ def test_lookups_find_exactly_the_words_a_scan_finds(words, needle):
     assert vocab.occurrences(needle) == overlapping
 
 
+anchored = st.builds(
+    lambda text, how: how.format(text), needles, st.sampled_from(["{}", "\n{}", "{}\n"])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(word_lists, st.lists(anchored, min_size=1, max_size=6), st.sampled_from([1, 2, 3, 256]))
+def test_a_range_holds_exactly_the_positions_where_the_needle_starts(words, lookups, every):
+    # Looked up in the order drawn: a range is remembered, and a later needle is looked for
+    # inside its first pair's range when that is known (回购 before 回购计划), else inside
+    # a window between samples of the array, here every `every`-th suffix.
+    vocab = Vocabulary(words)
+    text = vocab.text
+    with patch.object(vocabulary, "SAMPLE_EVERY", every):
+        for needle in lookups:
+            for candidate in (needle[:2], needle):
+                start, end = vocab._range(candidate)
+                expected = {p for p in range(len(text)) if text.startswith(candidate, p)}
+                assert set(vocab.suffixes[start:end]) == expected
+                assert vocab._range(candidate) == vocab._search(candidate) == (start, end)
+
+
 def test_the_suffix_array_is_saved_and_a_missing_or_damaged_one_is_rebuilt(tmp_path):
     Vocabulary(WORDS).save(tmp_path)
     assert (tmp_path / SUFFIX_FILE).is_file()
@@ -74,6 +98,7 @@ def test_it_is_a_set_of_words():
     vocab = Vocabulary([*WORDS, "缩表", "", "两\n行"])  # blanks and newlines cannot be words
     assert len(vocab) == len(WORDS)
     assert "缩表" in vocab and "" not in vocab
+    assert "缩表" in vocab.words and sorted(vocab.words) == sorted(WORDS)
     assert list(vocab) == sorted(WORDS)
     assert vocab.max_length == 5
     assert vocab.text.startswith("\n") and vocab.text.endswith("\n")
