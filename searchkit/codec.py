@@ -1525,6 +1525,15 @@ def stored_head(reader, docnum: int) -> tuple[dict, stored.StoredText | str | No
     return fields, fields.pop(stored.BODY, None)
 
 
+def stored_text(reader, docnum: int, fieldname: str) -> str:
+    """A document's stored text in `fieldname` ("" for none): its body is inflated only when
+    that is the field asked for (`stored_head`)."""
+    fields, body = stored_head(reader, docnum)
+    if fieldname == stored.BODY and body is not None:
+        return body if isinstance(body, str) else body.text()
+    return fields.get(fieldname) or ""
+
+
 # --- other private attributes ----------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ Either way a match is exactly "the normalized field contains `t`", whatever jieb
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate, combinations
@@ -22,7 +23,14 @@ from whoosh.matching import wrappers
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import is_cjk, normalize
-from .codec import read_documents, read_join_documents, read_joins, read_positions, read_postings
+from .codec import (
+    read_documents,
+    read_join_documents,
+    read_joins,
+    read_positions,
+    read_postings,
+    stored_text,
+)
 from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
 from .schema import JOINS
 from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
@@ -189,8 +197,9 @@ class Contains(query.Query):
         word boundaries weigh `IN_WORD_WEIGHT`."""
         text, field = self.plan.text, self.fieldname
         counts: dict[int, float] = {}
-        # Occurrences inside words, per document: only the stored-text count below needs them.
-        inside: dict[int, int] = {}
+        # The postings of the words the text is inside, and how often it is in each: only
+        # the stored-text count below needs them, for its few documents.
+        inside: list[tuple[int, list[tuple[int, float]]]] = []
         needs_inside = self.stored_text and len(text) > 2 and is_cjk(text)
         full = []
         for word in self.plan.full:
@@ -206,9 +215,7 @@ class Contains(query.Query):
                 for doc, frequency in postings:
                     counts[doc] = get(doc, 0.0) + frequency * weight
             if needs_inside:
-                times, get = word.count(text), inside.get
-                for doc, frequency in postings:
-                    inside[doc] = get(doc, 0) + int(frequency) * times
+                inside.append((word.count(text), postings))
         if len(text) < 2 or not is_cjk(text):
             return counts, full
         joins = JOINS[field]
@@ -232,8 +239,8 @@ class Contains(query.Query):
             if crossing is None and not self.stored_text:
                 continue
             if crossing is None:
-                stored = reader.stored_fields(doc).get(field) or ""
-                crossing = normalize(stored).count(text) - inside.get(doc, 0)
+                stored = normalize(stored_text(reader, doc, field))
+                crossing = stored.count(text) - _occurrences_inside(inside, doc)
             if crossing > 0:
                 counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
         return counts, full
@@ -271,6 +278,17 @@ class Contains(query.Query):
         return [
             (w, reader.postings(self.fieldname, w)) for w in words if (self.fieldname, w) in reader
         ]
+
+
+def _occurrences_inside(inside: list[tuple[int, list[tuple[int, float]]]], doc: int) -> int:
+    """How often a text occurs inside the words of document `doc`: `inside` holds each word's
+    (occurrences of the text in it, postings in document order)."""
+    total = 0
+    for times, postings in inside:
+        i = bisect_left(postings, (doc,))
+        if i < len(postings) and postings[i][0] == doc:
+            total += int(postings[i][1]) * times
+    return total
 
 
 def forget_counts(searcher) -> None:

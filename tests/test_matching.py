@@ -196,12 +196,12 @@ def test_a_text_not_typed_by_the_user_is_found_by_positions_without_reading_text
     """A synonym's alternative (`stored_text=False`) that crosses word boundaries (srf被称:
     srf/被/称) is found where its words stand side by side, with no stored text read (those
     reads were most of a keyword's first run)."""
-    from whoosh.reading import SegmentReader
+    import searchkit.matching
 
     reads = []
-    original = SegmentReader.stored_fields
+    original = searchkit.matching.stored_text
     monkeypatch.setattr(
-        SegmentReader, "stored_fields", lambda self, doc: reads.append(doc) or original(self, doc)
+        searchkit.matching, "stored_text", lambda *args: reads.append(args) or original(*args)
     )
     plan = make_plan(normalize("srf被称"), handmade_index.vocabulary())
     expected = {post.id for post in HANDMADE if "srf被称" in normalize(post.body)}
@@ -216,10 +216,8 @@ def test_a_text_not_typed_by_the_user_is_found_by_positions_without_reading_text
 def test_a_synonym_ending_inside_a_longer_word_is_found_by_positions(tmp_path, monkeypatch):
     """美国国债 (a synonym of 美债) in 美国国债收益率走高, cut 美国/国债收益率: its end is
     inside a longer word, so no phrase of whole words spells it; the chain of a word ending
-    with 美国 and one starting with 国债 does, with no stored text read (the hit's own fields
-    are read by `codec.stored_head`, which this does not count)."""
-    from whoosh.reading import SegmentReader
-
+    with 美国 and one starting with 国债 does, with no stored text read."""
+    import searchkit.matching
     from searchkit.synonyms import Synonyms
 
     with Index.create(tmp_path / "index") as index:
@@ -231,9 +229,9 @@ def test_a_synonym_ending_inside_a_longer_word_is_found_by_positions(tmp_path, m
         )
         assert index.analyzer.words("美国国债收益率走高")[:2] == ["美国", "国债收益率"]
         reads = []
-        original = SegmentReader.stored_fields
+        original = searchkit.matching.stored_text
         monkeypatch.setattr(
-            SegmentReader, "stored_fields", lambda self, d: reads.append(d) or original(self, d)
+            searchkit.matching, "stored_text", lambda *args: reads.append(args) or original(*args)
         )
         synonyms = Synonyms.from_groups([["美债", "美国国债"]])
         results = index.search("美债", synonyms=synonyms)
