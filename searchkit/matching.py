@@ -223,17 +223,22 @@ class Contains(query.Query):
             for doc, frequency in read_joins(reader, joins, text):
                 counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
             return counts, full
-        pairs = {text[i : i + 2] for i in range(len(text) - 1)}
-        candidates = set().union(*(read_join_documents(reader, joins, pair) for pair in pairs))
+        # The documents where each character pair crosses a token boundary (read once: the
+        # rarest pairs and the phrases' boundaries below are among them).
+        joined = {
+            pair: set(read_join_documents(reader, joins, pair))
+            for pair in dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1))
+        }
+        candidates = set().union(*joined.values())
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
             having = self._documents(reader, words)
-            having.update(read_join_documents(reader, joins, pair))
+            having |= joined[pair]
             candidates &= having
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document), but for a synonym.
-        phrases = _phrase_counts(reader, field, self.plan, candidates, self.stored_text)
+        phrases = _phrase_counts(reader, field, self.plan, candidates, joined, self.stored_text)
         for doc in sorted(candidates):
             crossing = phrases.get(doc)
             if crossing is None and not self.stored_text:
@@ -300,11 +305,17 @@ def forget_counts(searcher) -> None:
 
 
 def _phrase_counts(
-    reader, field: str, plan: ContainsPlan, candidates: set[int], exact: bool = True
+    reader,
+    field: str,
+    plan: ContainsPlan,
+    candidates: set[int],
+    joined: dict[str, set[int]],
+    exact: bool = True,
 ) -> dict[int, int]:
     """{document: occurrences} of the candidates where tokens spell the (Chinese) text across
     token boundaries, as word positions show; a document is counted by the first spelling
-    found (see `_spellings`).
+    found (see `_spellings`). `joined`: the documents where each of the text's character
+    pairs crosses a token boundary.
 
     A document with a spelling has the joins at its boundaries (美国|国债: 国国), so only
     the candidates with every one of them are looked at, and a token's word positions are
@@ -314,16 +325,12 @@ def _phrase_counts(
     left to that count; otherwise one that costs more than `PHRASE_READ_BUDGET` is not
     counted."""
     found: dict[int, int] = {}
-    joins, joined = JOINS[field], {}
     for cuts, groups_of in _spellings(plan, exact):
         todo = candidates - found.keys()
         for cut in cuts:
             if not todo:
                 break
-            join = plan.text[cut - 1 : cut + 1]
-            if join not in joined:
-                joined[join] = set(read_join_documents(reader, joins, join))
-            todo &= joined[join]
+            todo &= joined[plan.text[cut - 1 : cut + 1]]
         groups = groups_of(cuts) if todo else None
         if groups is None:
             continue
