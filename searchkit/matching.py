@@ -44,6 +44,7 @@ UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is no
 # Rough costs (µs) of reading one block of a word's positions (Whoosh's 128 postings, ~100)
 # and of normalizing and counting one stored text (~65), to choose the cheaper check.
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
+WORD_READ_COST = 20  # ~ a word's documents (`read_documents`), most of it the lookup
 # What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
@@ -233,6 +234,8 @@ class Contains(query.Query):
         for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
+            if self.stored_text and len(words) * WORD_READ_COST > len(candidates) * TEXT_COUNT_COST:
+                break  # counting the few candidates' texts costs less than this filter
             having = self._documents(reader, words)
             having |= joined[pair]
             candidates &= having
