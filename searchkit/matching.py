@@ -231,12 +231,13 @@ class Contains(query.Query):
             for pair in dict.fromkeys(text[i : i + 2] for i in range(len(text) - 1))
         }
         candidates = set().union(*joined.values())
-        for pair, words in self.plan.pairs:  # keep those that have the rarest pairs
+        for pair in self.plan.pairs:  # keep those that have the rarest pairs
             if not candidates:
                 break
-            if self.stored_text and len(words) * WORD_READ_COST > len(candidates) * TEXT_COUNT_COST:
+            words = self.plan.pair_occurrences(pair)  # at least the words to read
+            if self.stored_text and words * WORD_READ_COST > len(candidates) * TEXT_COUNT_COST:
                 break  # counting the few candidates' texts costs less than this filter
-            having = self._documents(reader, words)
+            having = self._documents(reader, self.plan.pair_words(pair))
             having |= joined[pair]
             candidates &= having
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere

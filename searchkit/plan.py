@@ -44,9 +44,9 @@ class ContainsPlan:
     gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
     one_run: bool = False  # the text is one run: Chinese text, or letters and digits
     chinese: bool = False  # ... and that run is Chinese: it is matched by counting (joins)
-    # For Chinese text of 3+ characters: (pair, words containing it) for its two character
-    # pairs in the fewest words; a document without both pairs cannot hold the text.
-    pairs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # For Chinese text of 3+ characters: its two character pairs in the fewest words (their
+    # words: `pair_words`); a document without both pairs cannot hold the text.
+    pairs: tuple[str, ...] = ()
     # ... and ways to spell it as consecutive whole words (国内 + 生产总值), fewest first.
     phrases: tuple[tuple[str, ...], ...] = ()
 
@@ -57,6 +57,7 @@ class ContainsPlan:
     # (which one token must hold).
     _edges: list[Edge] | None = None
     _groups: dict = field(default_factory=dict, repr=False)  # see `chain_groups`
+    _pair_words: dict = field(default_factory=dict, repr=False)  # see `pair_words`
     _vocab: Vocabulary | None = field(default=None, repr=False)
 
     @property
@@ -64,6 +65,19 @@ class ContainsPlan:
         if self._edges is None:
             self._edges = _edges(self.text, self._vocab) if self._vocab is not None else []
         return self._edges
+
+    def pair_words(self, pair: str) -> tuple[str, ...]:
+        """The words containing `pair`, one of `pairs`, looked up when first wanted: a
+        common pair's are many (人民: 114 words) and the filter they make is often not
+        worth reading them (`matching.Contains._counts`). Kept per plan."""
+        if pair not in self._pair_words:
+            self._pair_words[pair] = tuple(self._vocab.containing(pair))
+        return self._pair_words[pair]
+
+    def pair_occurrences(self, pair: str) -> int:
+        """How often `pair` occurs in the vocabulary's words: at least `pair_words`' count,
+        known without listing them."""
+        return self._vocab.occurrences(pair)
 
     def chain_groups(self, cuts: tuple[int, ...]) -> tuple[tuple[str, ...], ...] | None:
         """The word groups of the tokens that spell the (Chinese) text with token boundaries
@@ -131,7 +145,7 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         full=tuple(vocab.containing(text)),
         one_run=True,
         chinese=True,
-        pairs=tuple((pair, tuple(vocab.containing(pair))) for pair in rarest),
+        pairs=tuple(rarest),
         phrases=_phrases(text, vocab),
         _vocab=vocab,
     )

@@ -108,10 +108,10 @@ def test_a_chinese_text_is_planned_from_the_words_holding_it_and_its_rarest_pair
     assert set(plan.full) == {"生产总值", "国内生产总值"}
     # A post without both of the two pairs in the fewest words cannot hold the text; of
     # pairs in as many words (生产, 总值), the first in the text.
-    assert plan.pairs == (
-        ("产总", ("国内生产总值", "生产总值")),
-        ("生产", ("国内生产总值", "生产", "生产总值")),
-    )
+    assert plan.pairs == ("产总", "生产")
+    assert plan.pair_words("产总") == ("国内生产总值", "生产总值")
+    assert plan.pair_words("生产") == ("国内生产总值", "生产", "生产总值")
+    assert plan.pair_occurrences("生产") == 3
     assert plan.phrases == (("生产", "总值"),)  # whole words whose positions can confirm it
 
 
