@@ -136,6 +136,8 @@ class Contains(query.Query):
         if self.plan.empty or not self._is_counted(searcher):
             return None
         counts, _, scoring = self._counted(searcher, context)
+        if not counts:  # (an empty index's reader has no length table)
+            return {}
         docs = list(counts)
         length = field_lengths(searcher.reader(), self.fieldname)
         return dict(zip(docs, scoring.scores(docs, list(counts.values()), length), strict=True))
