@@ -3,8 +3,8 @@
 Two steps, applied identically to documents and queries:
 
 1. `normalize`: NFKC (full-width -> half-width), case folding, traditional -> simplified
-   (OpenCC `t2s`). The exact-recall promise ("a query finds every post whose normalized text
-   contains it") is defined in terms of this one function.
+   (OpenCC `t2s`), character by character. The exact-recall promise ("a query finds every
+   post whose normalized text contains it") is defined in terms of this one function.
 2. `tokenize`: the normalized text cut into tokens with *sequential* positions: CJK runs by
    jieba (finance dictionary included), runs of letters/digits as whole tokens. Separators
    (punctuation, or whitespace next to CJK) leave a one-position gap, so adjacency in
@@ -33,7 +33,9 @@ from pathlib import Path
 
 from .errors import SearchkitError
 
-ANALYZER_VERSION = 1
+# Part of the analyzer's fingerprint: an index built by another version asks to be rebuilt.
+# 2: traditional -> simplified character by character, no longer by OpenCC's phrases.
+ANALYZER_VERSION = 2
 
 # Han ideographs (URO, Ext. A, compatibility, Ext. B+), and the ideographic zero.
 CJK_CHARS = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -44,41 +46,77 @@ _WORD_RUN = rf"{WORD_CHAR}+(?:[.,](?=\d)\d+)*"
 # The runs tokens are made of: matching and highlighting must cut text exactly like this.
 RUNS = re.compile(rf"(?P<cjk>{_CJK_RUN})|(?P<word>{_WORD_RUN})")
 _CJK_ONLY = re.compile(rf"^{_CJK_RUN}$")
-_HAS_CJK = re.compile(f"[{CJK_CHARS}]")
 
 
 # --- normalization -------------------------------------------------------------------------
 
 
+SIMPLIFIED_FILE = "data/simplified.txt"
+
+
+def _read_simplified() -> dict[int, str]:
+    """{code point: its simplified character} for each character `t2s` changes."""
+    text = resources.files("searchkit").joinpath(SIMPLIFIED_FILE).read_text("utf-8")
+    return {ord(line[0]): line[1] for line in text.splitlines() if not line.startswith("#")}
+
+
+# Traditional -> simplified one character at a time, as OpenCC `t2s` converts each character
+# alone (and again until it stays: 薴 -> 苧 -> 苎), from a table OpenCC made
+# (`python tests/simplified_table.py`). OpenCC on a whole text converts phrases, which depend
+# on the characters around: 一批覆盖 became 一批复盖 (批覆 -> 批复), so a search for 覆盖 missed
+# it. Character by character, a text that contains the query still does once both are
+# normalized. The table also spares a search loading OpenCC (~20 ms).
+_SIMPLIFIED = _read_simplified()
+
+
 class _CharFold(dict):
-    """`str.translate` table: NFKC + casefold per character, filled in on first sight."""
+    """`str.translate` table: NFKC, casefold, then t2s, per character, filled in on first
+    sight. No fold has a character that folds again (tests/test_normalize.py)."""
 
     def __missing__(self, codepoint: int) -> str:
-        char = chr(codepoint)
-        folded = unicodedata.normalize("NFKC", char).casefold()
+        folded = unicodedata.normalize("NFKC", chr(codepoint)).casefold()
+        folded = folded.translate(_SIMPLIFIED)
         self[codepoint] = folded
         return folded
 
 
 _FOLD = _CharFold()
-_t2s = None
+
+
+def _unchanged_han() -> str:
+    """The ranges, for a regex class, of the URO and Ext. A ideographs t2s leaves alone."""
+    ranges = []
+    start = 0x3400
+    for codepoint in sorted(cp for cp in _SIMPLIFIED if 0x3400 <= cp <= 0x9FFF):
+        if codepoint > start:
+            ranges.append(f"{chr(start)}-{chr(codepoint - 1)}")
+        start = codepoint + 1
+    return "".join(ranges) + f"{chr(start)}-\u9fff"
+
 
 # Characters the fold leaves as they are, and most of a Chinese text is made of: ASCII but
 # A-Z, Latin-1 signs and small letters, quotes and dashes, arrows, box drawing and symbols,
-# CJK punctuation and kana, Han ideographs, Hangul syllables, emoji. tests/test_normalize.py
-# checks every one of them. What is left in a news body is mostly its full-width ，（）：；.
+# CJK punctuation and kana, Han ideographs but the 3,761 traditional ones, Hangul syllables,
+# emoji. tests/test_normalize.py checks every one of them. What is left in a news body is
+# mostly its full-width ，（）：； (a traditional text: its traditional characters). The
+# ideographs of the supplementary planes are left out: t2s changes 356 of them here and
+# there, and the regex would try each range between them, one after another, at every
+# character it stops at; no news article or post has one.
 _UNCHANGED = re.compile(
     "[\x00-\x40\x5b-\x7f\u00a1-\u00a7\u00a9\u00ab-\u00ae\u00b0\u00b1\u00b6\u00b7\u00bb"
     "\u00bf\u00d7\u00e0-\u00ff\u2010\u2012-\u2016\u2018-\u2023\u2027-\u202e\u2030-\u2032"
     "\u2190-\u222b\u2500-\u27ff\u3001-\u3035\u303b-\u309a\u309d\u309e\u30a0-\u30fe"
-    "\u3400-\u9fff\uac00-\ud7a3\U0001f300-\U0001faff\U00020000-\U0002f7ff"
-    "\U00030000-\U0003134f]*"
+    f"{_unchanged_han()}\uac00-\ud7a3\U0001f300-\U0001faff]*"
 ).match
 # After this many stops at characters outside _UNCHANGED, `_fold` hands the rest to
 # `str.translate`. The 41,738 news titles and bodies and finance posts make at most 31 stops,
-# the CMRC and DRCD passages 25 and 19; a text of another script stops here, having spent at
+# the CMRC passages 25; a text of another script stops here, having spent at
 # most 32 `str.replace` passes (~0.4 ns a character each, `str.translate` ~100 ns).
 _FOLD_STEPS = 32
+# A traditional Chinese text stops at each distinct traditional character (61 in the median
+# DRCD passage, of 421 characters): after this many, `str.translate` is faster (the 1,000
+# passages 84 -> 55 ms). No news article or post has more than one.
+_TRADITIONAL_STEPS = 4
 
 
 def _fold(text: str) -> tuple[str, list[str] | None]:
@@ -94,10 +132,15 @@ def _fold(text: str) -> tuple[str, list[str] | None]:
     """
     end = _UNCHANGED(text).end()
     replaced = []
+    traditional = 0
     for _ in range(_FOLD_STEPS):
         if end == len(text):
             return text, replaced
         char = text[end]
+        if ord(char) in _SIMPLIFIED:
+            traditional += 1
+            if traditional > _TRADITIONAL_STEPS:
+                break
         folded = _FOLD[ord(char)]
         if folded != char:
             text = text.replace(char, folded)
@@ -107,27 +150,18 @@ def _fold(text: str) -> tuple[str, list[str] | None]:
     return text.translate(_FOLD), None
 
 
-def _opencc():
-    global _t2s
-    if _t2s is None:
-        import opencc
-
-        _t2s = opencc.OpenCC("t2s")
-    return _t2s
-
-
 def normalize(text: str) -> str:
     """Return `text` normalized for matching: NFKC, case-folded, simplified Chinese.
 
-    NFKC and case folding are applied character by character (a combining accent is not
-    composed with the letter before it), so that highlighting can map every normalized
-    character back to the one that produced it.
+    Each character is normalized on its own: a combining accent is not composed with the
+    letter before it, and a traditional character becomes the same simplified one whatever
+    its neighbours, so that a text containing another still does once both are normalized,
+    and highlighting can map every normalized character back to the one that produced it.
 
     >>> normalize("縮表 ＭＬＦ")
     '缩表 mlf'
     """
-    folded = _fold(text)[0]
-    return _simplified(folded) if _HAS_CJK.search(folded) else folded
+    return _fold(text)[0]
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
@@ -138,10 +172,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
     (the usual case), so callers can use positions as they are.
     """
     folded, replaced = _fold(text)
-    offsets = None if len(folded) == len(text) else _fold_offsets(text, replaced)
-    if not _HAS_CJK.search(folded):
-        return folded, offsets
-    return _simplified(folded), offsets
+    return folded, None if len(folded) == len(text) else _fold_offsets(text, replaced)
 
 
 def _fold_offsets(text: str, replaced: list[str] | None) -> list[int]:
@@ -169,20 +200,6 @@ def _places(text: str, char: str) -> Iterator[int]:
     while place != -1:
         yield place
         place = text.find(char, place + 1)
-
-
-def _simplified(folded: str) -> str:
-    simplified = _opencc().convert(folded)
-    if len(simplified) != len(folded):
-        # OpenCC replaced a phrase by one of another length: convert char by char instead,
-        # which keeps the alignment (and is what every text of that kind gets).
-        simplified = "".join(_simplified_char(c) for c in folded)
-    return simplified
-
-
-def _simplified_char(char: str) -> str:
-    converted = _opencc().convert(char)
-    return converted if len(converted) == 1 else char
 
 
 def is_gap(between: str, word_before: bool, word_after: bool) -> bool:

@@ -46,6 +46,30 @@ def test_traditional_and_fullwidth_queries(handmade_index):
     assert ids(handmade_index.search("聯準會", synonyms=False)) == ["e"]
 
 
+def test_a_post_containing_the_query_is_found_whatever_the_characters_around(tmp_path):
+    # OpenCC converting whole texts made 一批覆盖 一批复盖 (批覆 -> 批复) and 破坏土 破坯土
+    # (坏土 -> 坯土): normalized, the post no longer contained 覆盖 or 破坏.
+    index = Index.create(tmp_path / "index")
+    index.add(
+        [
+            Document(id="1", title="", body="数字化一批覆盖产业链的平台"),
+            Document(id="2", title="", body="其目的是破坏土耳其的稳定"),
+            Document(id="3", title="", body="數字化一批覆蓋產業鏈的平台"),
+        ]
+    )
+    for query, found, marked in (
+        ("覆盖", ["1", "3"], ["覆盖", "覆蓋"]),
+        ("批覆", ["1", "3"], ["批覆", "批覆"]),
+        ("破坏", ["2"], ["破坏"]),
+    ):
+        hits = sorted(index.search(query, exact_only=True), key=lambda hit: hit.id)
+        assert [hit.id for hit in hits] == found, query
+        assert [[hit.snippet[start:end] for start, end in hit.marks] for hit in hits] == [
+            [text] for text in marked
+        ], query
+    index.close()
+
+
 def test_synonyms_rank_below_literal_hits_and_are_marked(handmade_index):
     results = handmade_index.search("聯準會")  # Taiwan's name for the Fed: post e says it
     assert [(hit.id, hit.match) for hit in results] == [("e", "exact"), ("a", "synonym")]

@@ -68,13 +68,12 @@ STAGES = [
     ("searchkit/synonyms.py", None, "planning"),
     (
         "searchkit/analysis.py",
-        {"normalize", "normalize_with_offsets", "_simplified", "_simplified_char", "__missing__"},
+        {"normalize", "normalize_with_offsets", "_fold", "_fold_offsets", "_places", "__missing__"},
         "normalizing (stored texts, snippets)",
     ),
     ("searchkit/analysis.py", None, "planning (jieba)"),
     ("searchkit/dictionary.py", None, "planning (jieba)"),
     ("jieba/", None, "planning (jieba)"),
-    ("opencc/", None, "normalizing (stored texts, snippets)"),
     ("searchkit/schema.py", None, "planning"),
     ("searchkit/index.py", None, "index (searcher, generation check)"),
 ]
