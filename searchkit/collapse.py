@@ -26,7 +26,7 @@ def duplicate_key(title: str, body: str) -> bytes:
     same once digits and whitespace are dropped.
 
     Not `analysis.normalize`: the key is never matched against typed text, and normalizing
-    every body a second time (OpenCC) would cost indexing time for the rare post that repeats
+    every body a second time would cost indexing time for the rare post that repeats
     another one in traditional characters.
 
     >>> duplicate_key("", "报6.8375，调高60点") == duplicate_key("", "报6.8397，调高 22 点")
