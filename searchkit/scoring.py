@@ -178,19 +178,12 @@ def _scores(searcher, context, parts) -> dict[int, float]:
             _add_term_scores(scores, searcher, part)
             continue
         table = part.score_table(searcher, context) if hasattr(part, "score_table") else None
-        if table is not None:
-            if not scores:
-                scores, get = table, table.get
-                continue
-            for doc, score in table.items():
-                scores[doc] = get(doc, 0.0) + score
+        if table is None:
+            table = dict(scored_documents(part.matcher(searcher, context)))
+        if not scores:  # the first table as it is (0.0 + x is x): at C speed
+            scores, get = table, table.get
             continue
-        matcher = part.matcher(searcher, context)
-        if not scores and isinstance(matcher, ScoredMatcher):  # 0.0 + x is x: at C speed
-            scores = dict(zip(matcher.docs[matcher.i :], matcher.scores[matcher.i :], strict=True))
-            get = scores.get
-            continue
-        for doc, score in scored_documents(matcher):
+        for doc, score in table.items():
             scores[doc] = get(doc, 0.0) + score
     return scores
 
