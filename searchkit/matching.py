@@ -22,7 +22,7 @@ from whoosh import matching, query
 from whoosh.matching import wrappers
 from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
-from .analysis import is_cjk, normalize
+from .analysis import RUNS, is_cjk, normalize
 from .codec import (
     read_documents,
     read_join_documents,
@@ -45,6 +45,8 @@ UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is no
 # and of normalizing and counting one stored text (~65), to choose the cheaper check.
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
 WORD_READ_COST = 20  # ~ a word's documents (`read_documents`), most of it the lookup
+PAIR_WORDS_READ = 64  # a text of several runs filters by a pair in at most this many words
+TEXTS_READ = 200  # ... and reads the texts of at most this many documents with the pairs
 # What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
@@ -114,20 +116,35 @@ class Contains(query.Query):
             docs = sorted(counts)
             weights = list(map(counts.__getitem__, docs))
             return CountedMatcher(docs, weights, self, reader, full, scoring)
+        having = self._pair_documents(reader)
+        if having is not None and not having:
+            return matching.NullMatcher()
         present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
-        length = len(self.plan.text)
         full = present(self.plan.full)
-        starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
-        ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
-        # The candidates as one list of document numbers: a Whoosh union of hundreds of
-        # posting lists (中国 is in 300 words) costs far more to walk than to read once.
-        candidates = self._documents(reader, full) if full else set()
-        if starts and ends:
-            candidates |= self._chain_candidates(reader, present, starts, ends)
+        texts = None  # the candidates' texts, when read
+        read_texts = self.stored_text and not self.plan.one_run
+        if read_texts and having is not None and len(having) <= TEXTS_READ:
+            # A few documents have the pairs: their texts are read, and the chain
+            # candidates (a lookup for each of hundreds of words) are not needed.
+            candidates = having
+        else:
+            length = len(self.plan.text)
+            starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
+            ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
+            # The candidates as one list of document numbers: a Whoosh union of hundreds of
+            # posting lists (中国 is in 300 words) costs far more to walk than to read once.
+            candidates = self._documents(reader, full) if full else set()
+            if starts and ends:
+                candidates |= self._chain_candidates(reader, present, starts, ends, having)
+            if having is not None:
+                candidates &= having
+        if read_texts:
+            candidates, texts = self._holding_runs(reader, candidates)
         if not candidates:
             return matching.NullMatcher()
         child = matching.ListMatcher(sorted(candidates))
-        return ContainsMatcher(child, self, reader, full, self._scoring(parent, context))
+        scoring = self._scoring(parent, context)
+        return ContainsMatcher(child, self, reader, full, scoring, texts)
 
     def score_table(self, searcher, context=None) -> dict[int, float] | None:
         """{document: score} of what the matcher matches, for a text counted in advance
@@ -256,7 +273,7 @@ class Contains(query.Query):
                 counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
         return counts, full
 
-    def _chain_candidates(self, reader, present, starts, ends) -> set[int]:
+    def _chain_candidates(self, reader, present, starts, ends, found=None) -> set[int]:
         """Documents that may hold a chain: with a word that can start one, a word that can
         end it, and, at a few offsets inside the text, a word that can cover that offset
         (every chain has exactly one edge over each offset). This is only a filter, since
@@ -273,13 +290,51 @@ class Contains(query.Query):
             (sum(reader.doc_frequency(self.fieldname, w) for w in group), index)
             for index, group in enumerate(groups)
         )
-        found = None
         for size, index in sized:
             if found is not None and (not found or size > UNREAD_GROUP_RATIO * len(found)):
                 break
             documents = self._documents(reader, groups[index])
             found = documents if found is None else found & documents
         return found or set()
+
+    def _pair_documents(self, reader) -> set[int] | None:
+        """The documents that have the plan's rarest character pairs (`ContainsPlan.pairs`)
+        in a word or across a token boundary (a join); None when not known (no pairs, no
+        joins, or pairs in too many words to read). Tokens that spell a Chinese run of the
+        text stand in one run of the document, so a document holding the text holds its
+        Chinese runs and their pairs. A headline pasted as a question is a text of several
+        runs (第20届东亚峰会), found by its tokens' positions: hundreds of candidates in
+        the body (~100 µs each), most without it, and more word groups read to find them."""
+        joins = JOINS.get(self.fieldname)
+        if joins not in reader.schema:
+            return None
+        found = None
+        for pair in self.plan.pairs:
+            if self.plan.pair_occurrences(pair) > PAIR_WORDS_READ:
+                break
+            having = self._documents(reader, self.plan.pair_words(pair))
+            having.update(read_join_documents(reader, joins, pair))
+            found = having if found is None else found & having
+            if not found:
+                break
+        return found
+
+    def _holding_runs(self, reader, candidates: set[int]) -> tuple[set[int], str]:
+        """The candidates whose normalized stored text holds each run of the text, and
+        their texts (joined by newlines), checked before their positions are: a document
+        with tokens spelling the text holds its runs (see `_pair_documents`), and reading
+        a stored text (~65 µs) costs less than walking the positions of the hundreds of
+        words that can start or end a long text. The texts then tell which of those words
+        can be the candidates' tokens at all (`SpanFinder`)."""
+        runs = [match.group() for match in RUNS.finditer(self.plan.text)]
+        field = self.fieldname
+        holding, texts = set(), []
+        for doc in candidates:
+            text = normalize(stored_text(reader, doc, field))
+            if all(run in text for run in runs):
+                holding.add(doc)
+                texts.append(text)
+        return holding, "\n".join(texts)
 
     def _documents(self, reader, words) -> set[int]:
         return set().union(*(read_documents(reader, self.fieldname, word) for word in words))
@@ -458,14 +513,24 @@ class SpanFinder:
     """Where the text occurs in one candidate document after another (increasing document
     numbers), as token spans, and how much those occurrences weigh. It reads positions
     through postings matchers of its own, made on first need; or, given the documents it
-    will be asked about (`docs`, sorted), in bulk for all of them."""
+    will be asked about (`docs`, sorted), in bulk for all of them. Given their normalized
+    `texts` (joined by newlines), it reads only the words that occur in them: the words
+    that can start a long text are hundreds (those ending with 中), a candidate's few."""
 
-    def __init__(self, query: Contains, reader, full: list[str], docs: list[int] | None = None):
+    def __init__(
+        self,
+        query: Contains,
+        reader,
+        full: list[str],
+        docs: list[int] | None = None,
+        texts: str | None = None,
+    ):
         self.query = query
         self.plan = query.plan
         self.reader = reader
         self.full_words = full
         self.docs = docs
+        self.texts = texts
         self._full = None
         self._edges = None
         self._chain_docs = None  # with `docs`: those without a whole-word occurrence
@@ -508,7 +573,10 @@ class SpanFinder:
                 for entry in self._edges.get(offset, ()):
                     edge, members = entry
                     if members is None:
-                        members = entry[1] = self._positions(edge.words, self._chained())
+                        words = edge.words
+                        if self.texts is not None:  # the others are none of their tokens
+                            words = [word for word in words if word in self.texts]
+                        members = entry[1] = self._positions(words, self._chained())
                     found = members.at(docnum)
                     if found:
                         anywhere = {p for _, plist in found for p in plist}
@@ -554,25 +622,30 @@ class ContainsMatcher(SpanWrappingMatcher):
     scores them BM25 on the weighted number of occurrences.
 
     Each instance has a span finder of its own: Whoosh copies matchers, and a copy must not
-    share another's read positions.
+    share another's read positions. `texts`: the candidates' texts, if read (`SpanFinder`).
     """
 
-    def __init__(self, child, query: Contains, reader, full: list[str], scoring: _Scoring):
+    def __init__(
+        self, child, query: Contains, reader, full: list[str], scoring: _Scoring, texts=None
+    ):
         self.query = query
         self.reader = reader
         self.full_words = full
         self.scoring = scoring
-        self.finder = SpanFinder(query, reader, full)
+        self.texts = texts
+        # Candidates whose texts were read are few: their positions are read in bulk.
+        docs = None if texts is None else list(child.all_ids())
+        self.finder = SpanFinder(query, reader, full, docs, texts)
         self._weight = 0.0
         super().__init__(child)
 
     def copy(self):
-        return ContainsMatcher(
-            self.child.copy(), self.query, self.reader, self.full_words, self.scoring
-        )
+        return self._replacement(self.child.copy())
 
     def _replacement(self, newchild):
-        return ContainsMatcher(newchild, self.query, self.reader, self.full_words, self.scoring)
+        return ContainsMatcher(
+            newchild, self.query, self.reader, self.full_words, self.scoring, self.texts
+        )
 
     def replace(self, minquality=0):
         return self if self.is_active() else matching.NullMatcher()

@@ -44,8 +44,9 @@ class ContainsPlan:
     gaps: frozenset[int] = frozenset()  # run starts a separator puts one position further
     one_run: bool = False  # the text is one run: Chinese text, or letters and digits
     chinese: bool = False  # ... and that run is Chinese: it is matched by counting (joins)
-    # For Chinese text of 3+ characters: its two character pairs in the fewest words (their
-    # words: `pair_words`); a document without both pairs cannot hold the text.
+    # For Chinese text of 3+ characters, or text of several runs with Chinese ones: the two
+    # character pairs of its Chinese text in the fewest words (their words: `pair_words`);
+    # a document without both pairs cannot hold the text.
     pairs: tuple[str, ...] = ()
     # ... and ways to spell it as consecutive whole words (国内 + 生产总值), fewest first.
     phrases: tuple[tuple[str, ...], ...] = ()
@@ -125,7 +126,9 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
             for (_, end, cjk_before), (start, _, cjk_after) in zip(units, units[1:], strict=False)
             if is_gap(text[end:start], not cjk_before, not cjk_after)
         )
-        return ContainsPlan(text, gaps=gaps, _vocab=vocab)
+        chinese_runs = [text[start:end] for start, end, cjk in units if cjk]
+        pairs = _rarest_pairs(chinese_runs, vocab)
+        return ContainsPlan(text, gaps=gaps, pairs=pairs, _vocab=vocab)
     # One run: a single token holds every occurrence of a letter/digit run, and (with
     # the chains of `_edges`) of a CJK run.
     if not units[0][2]:
@@ -135,20 +138,26 @@ def _plan(text: str, vocab: Vocabulary) -> ContainsPlan:
         return ContainsPlan(
             text, full=tuple(vocab.containing(text)), one_run=True, chinese=True, _vocab=vocab
         )
-    # In the order they occur, so that ties go the same way in every process (a set's
-    # order changes with Python's string hashing). Counted before the text is looked up:
-    # the vocabulary then looks for it among the suffixes that start with its first pair.
-    in_order = dict.fromkeys(text[i : i + 2] for i in range(length - 1))
-    rarest = sorted(in_order, key=vocab.occurrences)[:2]
+    # Counted before the text is looked up: the vocabulary then looks for it among the
+    # suffixes that start with its first pair.
+    pairs = _rarest_pairs([text], vocab)
     return ContainsPlan(
         text,
         full=tuple(vocab.containing(text)),
         one_run=True,
         chinese=True,
-        pairs=tuple(rarest),
+        pairs=pairs,
         phrases=_phrases(text, vocab),
         _vocab=vocab,
     )
+
+
+def _rarest_pairs(runs: list[str], vocab: Vocabulary) -> tuple[str, ...]:
+    """The two character pairs of the Chinese `runs` that occur in the fewest words. In the
+    order they occur, so that ties go the same way in every process (a set's order changes
+    with Python's string hashing)."""
+    in_order = dict.fromkeys(run[i : i + 2] for run in runs for i in range(len(run) - 1))
+    return tuple(sorted(in_order, key=vocab.occurrences)[:2])
 
 
 def _units(text: str) -> list[tuple[int, int, bool]]:

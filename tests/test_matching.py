@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HANDMADE
+from corpus import FINANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import query as wq
@@ -16,6 +17,7 @@ from whoosh.index import open_dir
 
 from searchkit import Document, Index
 from searchkit.analysis import RUNS, is_cjk, normalize
+from searchkit.documents import read_post
 from searchkit.matching import Contains, Near
 from searchkit.plan import PLAN_CACHE_SIZE, Edge, make_plan
 from searchkit.schema import BODY, TITLE
@@ -291,3 +293,76 @@ def test_a_texts_counts_serve_one_search_and_a_new_query_counts_anew(handmade_in
     counted.clear()
     assert handmade_index.search("缩表 隔夜").exact_total == 1
     assert counted.count(("body", "缩表")) == 1  # counted again for a new query
+
+
+def _several_runs(text: str) -> str | None:
+    """`text` from its first run to its last (as a query term is), if it has several runs
+    and a Chinese one of two characters or more."""
+    runs = list(RUNS.finditer(text))
+    if len(runs) > 1 and any(is_cjk(run.group()) and len(run.group()) > 1 for run in runs):
+        return text[runs[0].start() : runs[-1].end()]
+    return None
+
+
+@pytest.mark.needs_corpus
+def test_a_text_of_several_runs_is_checked_in_the_texts_of_documents_with_its_pairs(
+    corpus_index, monkeypatch
+):
+    """A text of several runs (a headline with digits or punctuation, pasted as a question)
+    is confirmed by word positions. Its candidates are first cut to the documents with its
+    rarest Chinese character pairs, then to those whose stored text holds each of its runs,
+    and only their words' positions are read: the same posts, the same scores as from the
+    positions of every candidate. Titles and pieces of bodies, found or not in each field."""
+    import searchkit.matching
+
+    paths = sorted(FINANCE.glob("*.md"))[:400]
+    posts = [post for post in map(read_post, paths) if _several_runs(normalize(post.title))]
+    titles = [_several_runs(normalize(post.title)) for post in posts[:12]]
+    pieces = [_several_runs(normalize(post.body)[200:216]) for post in posts[:12]]
+    texts = [text for text in titles + pieces if text]
+    assert len(texts) > 12
+    path = corpus_index.path
+    whoosh_index = open_dir(str(path / read_pointer(path)))
+    vocab = corpus_index.vocabulary()
+
+    def found(text):
+        with whoosh_index.searcher() as searcher:
+            return {
+                fieldname: {
+                    (hit["id"], round(hit.score, 9))
+                    for hit in searcher.search(
+                        Contains(fieldname, make_plan(text, vocab)), limit=None
+                    )
+                }
+                for fieldname in (TITLE, BODY)
+            }
+
+    def read(name):  # counts the calls of the module's function `name`
+        original = getattr(searchkit.matching, name)
+        monkeypatch.setattr(
+            searchkit.matching, name, lambda *args: calls.append(name) or original(*args)
+        )
+
+    calls = []
+    read("read_positions")
+    filtered = {text: found(text) for text in texts}
+    assert all(filtered[text][TITLE] for text in titles)
+    positions_read = len(calls)
+    monkeypatch.setattr(searchkit.matching, "PAIR_WORDS_READ", -1)  # no pair filter
+    monkeypatch.setattr(Contains, "_holding_runs", lambda self, reader, docs: (docs, None))
+    monkeypatch.setattr(Contains, "positions", counted_positions(Contains.positions, calls))
+    calls.clear()
+    assert {text: found(text) for text in texts} == filtered
+    assert positions_read < len(calls) / 2  # the words read, the postings opened
+    whoosh_index.close()
+
+
+def counted_positions(positions, calls):
+    """`Contains.positions`, counting the postings it opens in `calls`."""
+
+    def counting(self, reader, words):
+        opened = positions(self, reader, words)
+        calls.extend("postings" for _ in opened)
+        return opened
+
+    return counting
