@@ -109,11 +109,12 @@ class Contains(query.Query):
             return matching.NullMatcher()
         reader = searcher.reader()
         parent = searcher.get_parent()
+        within = getattr(context, "within", None)  # the documents whose scores matter
         if self._is_counted(searcher):
             counts, full, scoring = self._counted(searcher, context)
-            if not counts:
+            docs = sorted(counts if within is None else counts.keys() & within)
+            if not docs:
                 return matching.NullMatcher()
-            docs = sorted(counts)
             weights = list(map(counts.__getitem__, docs))
             return CountedMatcher(docs, weights, self, reader, full, scoring)
         having = self._pair_documents(reader)
@@ -138,6 +139,8 @@ class Contains(query.Query):
                 candidates |= self._chain_candidates(reader, present, starts, ends, having)
             if having is not None:
                 candidates &= having
+        if within is not None:
+            candidates &= within
         if read_texts:
             candidates, texts = self._holding_runs(reader, candidates)
         if not candidates:
@@ -149,15 +152,27 @@ class Contains(query.Query):
     def score_table(self, searcher, context=None) -> dict[int, float] | None:
         """{document: score} of what the matcher matches, for a text counted in advance
         (None for another: ask its matcher): a best match adds its parts' tables up, and
-        the matcher's lists in document order cost more than the scores (~20 µs a part)."""
+        the matcher's lists in document order cost more than the scores (~20 µs a part).
+        With `within` in the context (`setwise`), only those documents are scored."""
         if self.plan.empty or not self._is_counted(searcher):
             return None
         counts, _, scoring = self._counted(searcher, context)
-        if not counts:  # (an empty index's reader has no length table)
+        within = getattr(context, "within", None)
+        docs = list(counts) if within is None else list(counts.keys() & within)
+        if not docs:  # (an empty index's reader has no length table)
             return {}
-        docs = list(counts)
+        weights = list(map(counts.__getitem__, docs))
         length = field_lengths(searcher.reader(), self.fieldname)
-        return dict(zip(docs, scoring.scores(docs, list(counts.values()), length), strict=True))
+        return dict(zip(docs, scoring.scores(docs, weights, length), strict=True))
+
+    def documents(self, searcher, context=None) -> set[int] | None:
+        """The documents the text is in, in the searcher's segment, for a text counted in
+        advance (None for another: they are known once its matcher has checked them)."""
+        if self.plan.empty or self.fieldname not in searcher.schema:
+            return set()
+        if not self._is_counted(searcher):
+            return None
+        return set(self._counted(searcher, context)[0])
 
     def _is_counted(self, searcher) -> bool:
         """Whether the text's matches are counted in advance (`_counts`): one run, in a

@@ -146,9 +146,21 @@ class BestMatch(query.Query):
         docs = sorted(scores)
         return ScoredMatcher(docs, list(map(scores.__getitem__, docs)))
 
+    def documents(self, searcher, context=None) -> set[int] | None:
+        """The documents the best match matches in the searcher's segment (its required
+        parts'), None when a part's are not known without scoring it (`setwise.documents`)."""
+        found: set[int] = set()
+        for part in self.required:
+            docs = part.documents(searcher, context) if hasattr(part, "documents") else None
+            if docs is None:
+                return None
+            found |= docs
+        return found
+
     def score_table(self, searcher, context=None) -> dict[int, float]:
         """{document: score} of the matches in the searcher's segment, in no order (a search
-        ranks them from this table, without the matcher's lists in document order)."""
+        ranks them from this table, without the matcher's lists in document order); only
+        those of `context.within`, when the context has it (`setwise`), need be there."""
         scores = _scores(searcher, context, self.required)
         if scores and self.optional:
             for doc, score in _scores(searcher, context, self.optional).items():

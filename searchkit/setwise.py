@@ -49,12 +49,48 @@ def scored_table(whoosh_query, searcher, context) -> Table:
         return whoosh_query.score_table(searcher, context)
     tables = _Tables()
     if type(whoosh_query) is query.AndMaybe:
-        a = tables.of(whoosh_query.a.matcher(searcher, context), None)
-        optional = whoosh_query.b.matcher(searcher, context)
+        required = whoosh_query.a
+        a = tables.of(required.matcher(searcher, _within(required, searcher, context)), None)
+        optional = whoosh_query.b.matcher(searcher, _restricted(context, set(a)))
         table = tables.and_maybe(a, optional)
     else:
-        table = tables.of(whoosh_query.matcher(searcher, context), None)
+        table = tables.of(
+            whoosh_query.matcher(searcher, _within(whoosh_query, searcher, context)), None
+        )
     return table
+
+
+def _within(whoosh_query, searcher, context):
+    """The context to make `whoosh_query`'s matcher with: for an `And`, the documents all
+    its parts have, where they are known before scoring (`documents`), as `within`.
+
+    A question's exact tier is the `And` of its words' texts, each a best match of the
+    title and the body: scoring every document of each text (中国, 发展: most of the
+    news articles) grew with the archive, while the documents that have all of them are
+    few. The parts' matchers score only those (`Contains.score_table`)."""
+    if context is None or type(whoosh_query) is not query.And:
+        return context
+    common = None
+    for part in whoosh_query.subqueries:
+        docs = documents(part, searcher, context)
+        if docs is not None:
+            common = set(docs) if common is None else common & docs
+    return _restricted(context, common)
+
+
+def _restricted(context, docs: set[int] | None):
+    """`context` telling the matchers made with it that only the scores of `docs` matter:
+    the others may be left out (`Contains.score_table`, `Contains.matcher`)."""
+    return context if context is None or docs is None else context.set(within=docs)
+
+
+def documents(whoosh_query, searcher, context):
+    """The documents `whoosh_query` matches in the searcher's segment, where they are known
+    without scoring them (a `Contains` counted in advance, a best match of such parts),
+    else None."""
+    if hasattr(whoosh_query, "documents"):
+        return whoosh_query.documents(searcher, context)
+    return None
 
 
 class _Tables:

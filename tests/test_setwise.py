@@ -111,3 +111,26 @@ def test_a_near_matcher_finds_its_first_match_only_when_asked(tmp_path):
         near_ids = [leaf.stored_fields(doc)["id"] for doc, _ in walked(matcher)]
         assert near_ids == ["near"]
         assert not matcher._pending
+
+
+@pytest.mark.needs_corpus
+def test_an_and_of_texts_scores_only_the_documents_all_of_them_have(finews_index, monkeypatch):
+    """The exact tier of 美联储 缩表 is `AndMaybe(And(texts), Near(...))`: each text is
+    scored in the documents that have both, not in all of its own (美联储: most posts), and
+    the matches and scores are those of walking Whoosh's matchers."""
+    from searchkit import matching
+
+    exact = tier_queries(finews_index, "美联储 缩表")[0]
+    searcher = finews_index.searcher()
+    context = searcher.context()
+    walk = dict(whoosh_walk(exact, searcher, context, monkeypatch))
+    scored = []
+    scores = matching._Scoring.scores
+    monkeypatch.setattr(
+        matching._Scoring,
+        "scores",
+        lambda self, docs, *rest: scored.extend(docs) or scores(self, docs, *rest),
+    )
+    searcher = finews_index.searcher()  # a new search: the texts are counted anew
+    assert dict(scored_documents(exact, searcher, searcher.context())) == walk
+    assert 0 < len(walk) < 20 and set(scored) <= walk.keys()
