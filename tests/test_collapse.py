@@ -112,3 +112,42 @@ def test_daily_rate_notices_fold_on_the_finance_posts(corpus_index):
     notices = [hit for hit in folded if "中间价报" in hit.title and "ths" in hit.categories]
     assert sorted(hit.duplicates for hit in notices) == [17, 20]
     assert len(folded) == folded.rows == 75 - 37
+
+
+def test_an_archive_of_reposts_ranks_only_as_deep_as_its_rows_need(tmp_path, monkeypatch):
+    """Every story posted three times: a page's rows are the best-ranked post of each of the
+    first stories in the uncollapsed ranking, found by ranking a few times the page deeper,
+    not two thirds of the matches (every folded post)."""
+    from searchkit import searching
+
+    # Sixty stories told apart by their words, not their digits (which the key ignores).
+    names = [stem + branch for branch in "子丑寅卯辰巳" for stem in "甲乙丙丁戊己庚辛壬癸"]
+    stories = [
+        f"{name}消息：人民币汇率{'走强' * (n % 7 + 1)}，市场{'关注' * (n % 5 + 1)}。"
+        for n, name in enumerate(names)
+    ]
+    posts = [
+        Document(id=f"s{n}-{copy}", title=f"消息{n}", body=story)
+        for n, story in enumerate(stories)
+        for copy in range(3)
+    ]
+    index = Index.create(tmp_path / "index")
+    index.add(posts)
+    every = [hit.id for hit in index.search("人民币 走强", limit=len(posts), collapse=False)]
+    first_of_story = list(dict.fromkeys(hit.split("-")[0] for hit in every))
+    depths, original = [], searching._collect
+
+    def collect(searcher, whoosh_query, limit, *rest, **options):
+        depths.append(limit)  # how deep a tier is ranked
+        return original(searcher, whoosh_query, limit, *rest, **options)
+
+    monkeypatch.setattr(searching, "_collect", collect)
+    for offset in (0, 5, 50):
+        depths.clear()
+        page = index.search("人民币 走强", limit=5, offset=offset)
+        assert [hit.id.split("-")[0] for hit in page] == first_of_story[offset : offset + 5]
+        assert all(hit.duplicates == 2 for hit in page)
+        assert page.rows == len(stories)
+        if offset == 0:  # its 5 rows: 15 posts; it ranked as deep as 120 folded posts
+            assert max(depths) < len(stories)
+    index.close()
