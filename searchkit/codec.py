@@ -1244,9 +1244,31 @@ def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], arra
     return _read(reader, fieldname, word, weights=True)
 
 
+# Postings kept per segment reader for one search (`forget_read`), in documents at most.
+READ_CACHE_SIZE = 2_000_000
+
+
 def _read(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:
     """A term's documents in a segment and, if `weights`, their weights (else None), without
-    the segment's deleted documents."""
+    the segment's deleted documents. Shared, not to be changed: kept on the reader until
+    `forget_read`, because a search reads a word's postings in more than one of its parts
+    (a question's words are counted for the exact tier and scored for the best match)."""
+    kept = reader.__dict__.setdefault("_searchkit_read", {})
+    found = kept.get((fieldname, word))
+    if found is None or (weights and found[1] is None):
+        found = _read_anew(reader, fieldname, word, weights)
+        if sum(len(docs) for docs, _ in kept.values()) + len(found[0]) > READ_CACHE_SIZE:
+            kept.clear()
+        kept[fieldname, word] = found
+    return found
+
+
+def forget_read(reader) -> None:
+    """Drop the postings `_read` kept on a segment's reader: they serve one search."""
+    reader.__dict__.pop("_searchkit_read", None)
+
+
+def _read_anew(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:
     record = _record_of(reader, fieldname, word)
     if record is None:
         pairs = [] if _own_terms(reader) else _matcher_postings(reader, fieldname, word)

@@ -13,6 +13,7 @@ Either way a match is exactly "the normalized field contains `t`", whatever jieb
 from __future__ import annotations
 
 import heapq
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
 
 from .analysis import RUNS, is_cjk, normalize
 from .codec import (
+    forget_read,
     read_documents,
+    read_frequencies,
     read_join_documents,
     read_joins,
     read_positions,
-    read_postings,
     stored_text,
 )
 from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
@@ -234,15 +236,16 @@ class Contains(query.Query):
         counts: dict[int, float] = {}
         # The postings of the words the text is inside, and how often it is in each: only
         # the stored-text count below needs them, for its few documents.
-        inside: list[tuple[int, list[tuple[int, float]]]] = []
+        inside: list[tuple[int, list[int], array]] = []
         needs_inside = self.stored_text and len(text) > 2 and is_cjk(text)
         full = []
         for word in self.plan.full:
-            postings = read_postings(reader, field, word)
-            if not postings:
+            docs, frequencies = read_frequencies(reader, field, word)
+            if not docs:
                 continue
             full.append(word)
             weight = 1.0 if word == text else IN_WORD_WEIGHT
+            postings = zip(docs, frequencies, strict=True)
             if not counts:  # the first word's list as it is (0.0 + x is x): at C speed for the text
                 counts = dict(postings) if weight == 1.0 else {d: f * weight for d, f in postings}
             else:
@@ -250,7 +253,7 @@ class Contains(query.Query):
                 for doc, frequency in postings:
                     counts[doc] = get(doc, 0.0) + frequency * weight
             if needs_inside:
-                inside.append((word.count(text), postings))
+                inside.append((word.count(text), docs, frequencies))
         if len(text) < 2 or not is_cjk(text):
             return counts, full
         joins = JOINS[field]
@@ -361,23 +364,26 @@ class Contains(query.Query):
         ]
 
 
-def _occurrences_inside(inside: list[tuple[int, list[tuple[int, float]]]], doc: int) -> int:
+def _occurrences_inside(inside: list[tuple[int, list[int], array]], doc: int) -> int:
     """How often a text occurs inside the words of document `doc`: `inside` holds each word's
-    (occurrences of the text in it, postings in document order)."""
+    (occurrences of the text in it, documents in order, their frequencies)."""
     total = 0
-    for times, postings in inside:
-        i = bisect_left(postings, (doc,))
-        if i < len(postings) and postings[i][0] == doc:
-            total += int(postings[i][1]) * times
+    for times, docs, frequencies in inside:
+        i = bisect_left(docs, doc)
+        if i < len(docs) and docs[i] == doc:
+            total += int(frequencies[i]) * times
     return total
 
 
 def forget_counts(searcher) -> None:
-    """Drop the texts' counts kept on `searcher` (`Contains._counted_segments`): they serve
-    the parts of one search. A new query counts its texts anew, even the words an earlier
-    query shared, so that its first run costs what a query new to the index costs (the
-    figure docs/speed.md measures), and the kept counts never outgrow one search's."""
+    """Drop the texts' counts kept on `searcher` (`Contains._counted_segments`), and the
+    postings its segments' readers keep (`codec.forget_read`): they serve the parts of one
+    search. A new query counts its texts anew, even the words an earlier query shared, so
+    that its first run costs what a query new to the index costs (the figure docs/speed.md
+    measures), and the kept counts never outgrow one search's."""
     searcher.__dict__.pop("_searchkit_counts", None)
+    for leaf, _ in searcher.leaf_searchers():
+        forget_read(leaf.reader())
 
 
 def _phrase_counts(

@@ -366,3 +366,32 @@ def counted_positions(positions, calls):
         return opened
 
     return counting
+
+
+def test_a_words_postings_are_read_once_a_search_and_forgotten_after_it(
+    handmade_index, monkeypatch
+):
+    """A question's words are counted for its exact tier and scored for its best match:
+    their postings are read once for both, kept on the segment's reader for that search
+    only (a new query reads anew, as a query new to the index does)."""
+    from searchkit import codec
+
+    reads = []
+    read_anew = codec._read_anew
+
+    def reading(reader, field, word, weights):
+        reads.append((field, word))
+        return read_anew(reader, field, word, weights)
+
+    monkeypatch.setattr(codec, "_read_anew", reading)
+    question = "美联储什么时候开始缩表"
+    results = handmade_index.search(question)
+    assert results.total > results.exact_total  # both tiers ran
+    assert ("body", "缩表") in reads and len(reads) == len(set(reads))
+    searcher = handmade_index._current_searcher()
+    assert all(
+        "_searchkit_read" not in leaf.reader().__dict__ for leaf, _ in searcher.leaf_searchers()
+    )
+    reads.clear()
+    handmade_index.search("缩表的影响")  # another query with one of the words
+    assert ("body", "缩表") in reads
