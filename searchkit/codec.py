@@ -1257,15 +1257,19 @@ def _read(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], 
     found = kept.get((fieldname, word))
     if found is None or (weights and found[1] is None):
         found = _read_anew(reader, fieldname, word, weights)
-        if sum(len(docs) for docs, _ in kept.values()) + len(found[0]) > READ_CACHE_SIZE:
+        size = reader.__dict__.get("_searchkit_read_size", 0) + len(found[0])
+        if size > READ_CACHE_SIZE:
             kept.clear()
+            size = len(found[0])
         kept[fieldname, word] = found
+        reader.__dict__["_searchkit_read_size"] = size
     return found
 
 
 def forget_read(reader) -> None:
     """Drop the postings `_read` kept on a segment's reader: they serve one search."""
     reader.__dict__.pop("_searchkit_read", None)
+    reader.__dict__.pop("_searchkit_read_size", None)
 
 
 def _read_anew(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:
