@@ -71,7 +71,7 @@ def relevance(folder: Path, t2s: bool, limit_queries: int | None) -> dict:
     corpus = read_jsonl(folder / "corpus.jsonl")
     queries = read_jsonl(folder / "queries.jsonl")[:limit_queries]
     if t2s:
-        import opencc  # only this mode needs it
+        import opencc  # only this mode needs it (the test extra installs it)
 
         converter = opencc.OpenCC("t2s")
         queries = [{**q, "query": converter.convert(q["query"])} for q in queries]
