@@ -344,7 +344,10 @@ def _contenders(
     `allowed`; 0.0 while fewer are kept), and the kept documents whose sums can still come
     up to it with at most `left` added, with their sums: None while any document can (all
     can when fewer than `limit` are kept and words are left)."""
-    kept = scores.keys() - excluded if excluded else scores.keys()
+    hidden = scores.keys() & excluded if excluded else set()
+    if allowed is None and len(hidden) <= HIDDEN_AMONG_BEST:
+        return _contenders_of_most(scores, limit, left, hidden)
+    kept = scores.keys() - hidden
     if allowed is not None:
         kept = kept & allowed
     if len(kept) < limit:
@@ -355,6 +358,36 @@ def _contenders(
         return best, None
     least = threshold - left * (1 + SLACK)
     return best, {doc: scores[doc] for doc in kept if scores[doc] >= least}
+
+
+# `_contenders` takes the best sums of all documents, then leaves out up to this many
+# excluded ones, rather than copying the kept documents' keys: a best match's sums are
+# tens of thousands, the earlier tiers' hits among them a few.
+HIDDEN_AMONG_BEST = 64
+
+
+def _contenders_of_most(
+    scores: dict[int, float], limit: int, left: float, hidden: set[int]
+) -> tuple[float, dict[int, float] | None]:
+    """`_contenders` of all documents but the few `hidden` ones (no `allowed`)."""
+    if len(scores) - len(hidden) < limit:
+        if left != 0.0:
+            return 0.0, None
+        return 0.0, {doc: score for doc, score in scores.items() if doc not in hidden}
+    # The `limit` best kept sums are among the `limit + len(hidden)` best sums: less the
+    # hidden documents' sums that are among them, the `limit`-th is the `limit`-th kept.
+    best = heapq.nlargest(limit + len(hidden), scores.values())
+    for score in map(scores.__getitem__, hidden):
+        if score >= best[-1]:
+            best.remove(score)
+    threshold = best[limit - 1] * (1 - SLACK)
+    if left and left * (1 + SLACK) >= threshold:
+        return best[limit - 1], None
+    least = threshold - left * (1 + SLACK)
+    found = {doc: score for doc, score in scores.items() if score >= least}
+    for doc in hidden:
+        found.pop(doc, None)
+    return best[limit - 1], found
 
 
 def _score(doc: int, words: list[_Word], extras: list[_Word]) -> float:

@@ -215,3 +215,22 @@ def test_pruned_ranking_skips_a_common_words_postings(corpus_index, monkeypatch)
     expected = heapq.nlargest(5, ((s, d) for d, s in scores.items()), key=lambda m: (m[0], -m[1]))
     assert [(h.docnum, h.score) for h in ours] == [(d, s) for s, d in expected]
     assert len(ours) == len(scores) > 2000
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sums=st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0, 2.5, 3.0]), min_size=0, max_size=40),
+    hidden=st.sets(st.integers(0, 45), max_size=12),
+    limit=st.integers(1, 12),
+    left=st.sampled_from([0.0, 0.4, 1.0, 5.0]),
+)
+def test_contenders_leave_out_the_excluded_sums_as_a_copy_of_the_kept_keys_does(
+    sums, hidden, limit, left
+):
+    """With few documents excluded, the `limit`-th best sum is taken among the best sums of
+    all documents (ties included), not among a copy of the kept documents' keys."""
+    scores = dict(enumerate(sums))
+    everything = set(range(50))
+    assert scoring._contenders(scores, limit, left, hidden) == scoring._contenders(
+        scores, limit, left, hidden, allowed=everything
+    )
