@@ -21,7 +21,7 @@ from itertools import accumulate, combinations
 
 from whoosh import matching, query
 from whoosh.matching import wrappers
-from whoosh.query.spans import Span, SpanNear, SpanWrappingMatcher
+from whoosh.query.spans import Span, SpanNear
 
 from .analysis import RUNS, is_cjk, normalize
 from .codec import (
@@ -35,7 +35,7 @@ from .codec import (
 )
 from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
 from .schema import JOINS
-from .scoring import K1, ScoredMatcher, bm25, field_lengths, idf
+from .scoring import ScoredMatcher, bm25, field_lengths, idf
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
@@ -48,7 +48,10 @@ UNREAD_GROUP_RATIO = 20  # a word group with this many times more postings is no
 POSTINGS_BLOCK, BLOCK_READ_COST, TEXT_COUNT_COST = 128, 100, 65
 WORD_READ_COST = 20  # ~ a word's documents (`read_documents`), most of it the lookup
 PAIR_WORDS_READ = 64  # a text of several runs filters by a pair in at most this many words
-TEXTS_READ = 200  # ... and reads the texts of at most this many documents with the pairs
+TEXTS_READ = 200  # ... and reads the texts of at most this many candidates
+# ... and keeps the words to read to those in the texts, up to this many characters of them
+# (a word not in them is scanned for through all: ~0.35 ms per 300,000 characters).
+WORD_FILTER_CHARS = 30_000
 # What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
@@ -143,13 +146,22 @@ class Contains(query.Query):
                 candidates &= having
         if within is not None:
             candidates &= within
-        if read_texts:
+        if read_texts and len(candidates) <= TEXTS_READ:
             candidates, texts = self._holding_runs(reader, candidates)
-        if not candidates:
+            if len(texts) > WORD_FILTER_CHARS:  # looking for hundreds of words costs more
+                texts = None
+        # Each candidate checked by its words' positions, read in bulk for all of them.
+        candidates = sorted(candidates)
+        finder = SpanFinder(self, reader, full, candidates, texts)
+        docs, weights = [], []
+        for doc in candidates:
+            spans, weight = finder.find(doc)
+            if spans:
+                docs.append(doc)
+                weights.append(weight)
+        if not docs:
             return matching.NullMatcher()
-        child = matching.ListMatcher(sorted(candidates))
-        scoring = self._scoring(parent, context)
-        return ContainsMatcher(child, self, reader, full, scoring, texts)
+        return CountedMatcher(docs, weights, self, reader, full, self._scoring(parent, context))
 
     def score_table(self, searcher, context=None) -> dict[int, float] | None:
         """{document: score} of what the matcher matches, for a text counted in advance
@@ -524,10 +536,15 @@ class _ReadPositions:
     (on the 19,547 news articles, most of the time a question's proximity spans took)."""
 
     def __init__(self, reader, fieldname: str, words, docs: list[int]):
-        self.found = [(word, read_positions(reader, fieldname, word, docs)) for word in words]
+        # By document: a text's edge may have hundreds of words (those starting with 年),
+        # each in a few of the documents.
+        self.found: dict[int, list[tuple[str, set[int]]]] = {}
+        for word in words:
+            for doc, positions in read_positions(reader, fieldname, word, docs).items():
+                self.found.setdefault(doc, []).append((word, positions))
 
     def at(self, docnum: int) -> list[tuple[str, list[int]]]:
-        return [(word, sorted(found[docnum])) for word, found in self.found if docnum in found]
+        return [(word, sorted(positions)) for word, positions in self.found.get(docnum, ())]
 
 
 class SpanFinder:
@@ -616,7 +633,7 @@ class SpanFinder:
     def _chained(self) -> list[int] | None:
         """With `docs` known, those that may need a chain: without a whole-word occurrence."""
         if self.docs is not None and self._chain_docs is None:
-            whole = {doc for _, found in self._full.found for doc in found}
+            whole = self._full.found.keys()
             self._chain_docs = [doc for doc in self.docs if doc not in whole]
         return self._chain_docs
 
@@ -638,65 +655,10 @@ class SpanFinder:
         return None
 
 
-class ContainsMatcher(SpanWrappingMatcher):
-    """Keeps the candidate documents where the text really occurs (by word positions);
-    scores them BM25 on the weighted number of occurrences.
-
-    Each instance has a span finder of its own: Whoosh copies matchers, and a copy must not
-    share another's read positions. `texts`: the candidates' texts, if read (`SpanFinder`).
-    """
-
-    def __init__(
-        self, child, query: Contains, reader, full: list[str], scoring: _Scoring, texts=None
-    ):
-        self.query = query
-        self.reader = reader
-        self.full_words = full
-        self.scoring = scoring
-        self.texts = texts
-        # Candidates whose texts were read are few: their positions are read in bulk.
-        docs = None if texts is None else list(child.all_ids())
-        self.finder = SpanFinder(query, reader, full, docs, texts)
-        self._weight = 0.0
-        super().__init__(child)
-
-    def copy(self):
-        return self._replacement(self.child.copy())
-
-    def _replacement(self, newchild):
-        return ContainsMatcher(
-            newchild, self.query, self.reader, self.full_words, self.scoring, self.texts
-        )
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else matching.NullMatcher()
-
-    def supports_block_quality(self):
-        return False
-
-    def max_quality(self):
-        return self.scoring.idf * (K1 + 1) if self.scoring.scored else 1.0
-
-    def block_quality(self):
-        return self.max_quality()
-
-    def _get_spans(self):
-        spans, self._weight = self.finder.find(self.child.id())
-        return spans
-
-    def score(self):
-        doc = self.child.id()
-        length = self.reader.doc_field_length(doc, self.query.fieldname, 1)
-        return self.scoring.scores([doc], [self._weight], lambda _: length)[0]
-
-    def weight(self):
-        return self._weight
-
-
 class CountedMatcher(ScoredMatcher):
     """The documents of a `Contains` whose occurrences were counted in advance
-    (`Contains._counts`), with their BM25 scores. Spans, which only proximity queries ask
-    for, are found on demand."""
+    (`Contains._counts`, or checked by positions for a text of several runs), with their
+    BM25 scores. Spans, which only proximity queries ask for, are found on demand."""
 
     def __init__(self, docs, weights, query, reader, full, scoring, position=0, scores=None):
         if scores is None:

@@ -337,35 +337,24 @@ def test_a_text_of_several_runs_is_checked_in_the_texts_of_documents_with_its_pa
                 for fieldname in (TITLE, BODY)
             }
 
-    def read(name):  # counts the calls of the module's function `name`
-        original = getattr(searchkit.matching, name)
-        monkeypatch.setattr(
-            searchkit.matching, name, lambda *args: calls.append(name) or original(*args)
-        )
-
-    calls = []
-    read("read_positions")
+    calls = []  # the words whose positions are read
+    read_positions = searchkit.matching.read_positions
+    monkeypatch.setattr(
+        searchkit.matching,
+        "read_positions",
+        lambda reader, field, word, docs: (
+            calls.append(word) or read_positions(reader, field, word, docs)
+        ),
+    )
     filtered = {text: found(text) for text in texts}
     assert all(filtered[text][TITLE] for text in titles)
     positions_read = len(calls)
     monkeypatch.setattr(searchkit.matching, "PAIR_WORDS_READ", -1)  # no pair filter
-    monkeypatch.setattr(Contains, "_holding_runs", lambda self, reader, docs: (docs, None))
-    monkeypatch.setattr(Contains, "positions", counted_positions(Contains.positions, calls))
+    monkeypatch.setattr(searchkit.matching, "TEXTS_READ", -1)  # no texts read
     calls.clear()
     assert {text: found(text) for text in texts} == filtered
-    assert positions_read < len(calls) / 2  # the words read, the postings opened
+    assert positions_read < len(calls) / 2
     whoosh_index.close()
-
-
-def counted_positions(positions, calls):
-    """`Contains.positions`, counting the postings it opens in `calls`."""
-
-    def counting(self, reader, words):
-        opened = positions(self, reader, words)
-        calls.extend("postings" for _ in opened)
-        return opened
-
-    return counting
 
 
 def test_a_words_postings_are_read_once_a_search_and_forgotten_after_it(
