@@ -1244,8 +1244,9 @@ def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], arra
     return _read(reader, fieldname, word, weights=True)
 
 
-# Postings kept per segment reader for one search (`forget_read`), in documents at most.
-READ_CACHE_SIZE = 2_000_000
+# Postings kept per segment reader for one search (`forget_read`), in documents at most
+# (~40 MB: a list of ints and an array of floats).
+READ_CACHE_SIZE = 1_000_000
 
 
 def _read(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:

@@ -171,7 +171,9 @@ def similar(index: Index, doc_id: str, limit: int) -> SearchResults:
     if not words:
         return SearchResults(f"similar:{doc_id}", 0, 0)
     similar_query = AndNot(query_module.weighted_words(words), Term("id", doc_id))
+    forget_counts(searcher)
     hits = _collect(searcher, similar_query, limit, None, None, "relevance")
+    forget_counts(searcher)  # and the postings it read (`codec.forget_read`)
     terms = list(words)[: query_module.HIGHLIGHTED_KEY_WORDS]
     return SearchResults(
         f"similar:{doc_id}",
