@@ -122,43 +122,7 @@ class Contains(query.Query):
                 return matching.NullMatcher()
             weights = list(map(counts.__getitem__, docs))
             return CountedMatcher(docs, weights, self, reader, full, scoring)
-        having = self._pair_documents(reader)
-        if having is not None and not having:
-            return matching.NullMatcher()
-        present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
-        full = present(self.plan.full)
-        texts = None  # the candidates' texts, when read
-        read_texts = self.stored_text and not self.plan.one_run
-        if read_texts and having is not None and len(having) <= TEXTS_READ:
-            # A few documents have the pairs: their texts are read, and the chain
-            # candidates (a lookup for each of hundreds of words) are not needed.
-            candidates = having
-        else:
-            length = len(self.plan.text)
-            starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
-            ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
-            # The candidates as one list of document numbers: a Whoosh union of hundreds of
-            # posting lists (中国 is in 300 words) costs far more to walk than to read once.
-            candidates = self._documents(reader, full) if full else set()
-            if starts and ends:
-                candidates |= self._chain_candidates(reader, present, starts, ends, having)
-            if having is not None:
-                candidates &= having
-        if within is not None:
-            candidates &= within
-        if read_texts and len(candidates) <= TEXTS_READ:
-            candidates, texts = self._holding_runs(reader, candidates)
-            if len(texts) > WORD_FILTER_CHARS:  # looking for hundreds of words costs more
-                texts = None
-        # Each candidate checked by its words' positions, read in bulk for all of them.
-        candidates = sorted(candidates)
-        finder = SpanFinder(self, reader, full, candidates, texts)
-        docs, weights = [], []
-        for doc in candidates:
-            spans, weight = finder.find(doc)
-            if spans:
-                docs.append(doc)
-                weights.append(weight)
+        docs, weights, full = self._checked(reader, within)
         if not docs:
             return matching.NullMatcher()
         return CountedMatcher(docs, weights, self, reader, full, self._scoring(parent, context))
@@ -302,6 +266,53 @@ class Contains(query.Query):
             if crossing > 0:
                 counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
         return counts, full
+
+    def _checked(self, reader, within: set[int] | None) -> tuple[list[int], list, list[str]]:
+        """For a text not counted in advance (several runs, or a field without joins): the
+        documents (within `within`, if given) where its words' positions spell it, its
+        weighted occurrences there, and the words containing it that the segment has.
+        The candidates' positions are read in bulk, for all of them."""
+        candidates, full, texts = self._candidates(reader, within)
+        candidates = sorted(candidates)
+        finder = SpanFinder(self, reader, full, candidates, texts)
+        docs, weights = [], []
+        for doc in candidates:
+            spans, weight = finder.find(doc)
+            if spans:
+                docs.append(doc)
+                weights.append(weight)
+        return docs, weights, full
+
+    def _candidates(self, reader, within) -> tuple[set[int], list[str], str | None]:
+        """The documents that may hold the text, the words containing it that the segment
+        has, and the candidates' normalized texts (joined by newlines) when read."""
+        present = lambda words: [w for w in words if (self.fieldname, w) in reader]  # noqa: E731
+        full = present(self.plan.full)
+        having = self._pair_documents(reader)
+        read_texts = self.stored_text and not self.plan.one_run
+        if having is not None and (not having or (read_texts and len(having) <= TEXTS_READ)):
+            # None or a few documents have the pairs (their texts are read below): the chain
+            # candidates (a lookup for each of hundreds of words) are not needed.
+            candidates = having
+        else:
+            length = len(self.plan.text)
+            starts = present({w for e in self.plan.edges if e.start == 0 for w in e.words})
+            ends = present({w for e in self.plan.edges if e.end == length for w in e.words})
+            # The candidates as one list of document numbers: a Whoosh union of hundreds of
+            # posting lists (中国 is in 300 words) costs far more to walk than to read once.
+            candidates = self._documents(reader, full) if full else set()
+            if starts and ends:
+                candidates |= self._chain_candidates(reader, present, starts, ends, having)
+            if having is not None:
+                candidates &= having
+        if within is not None:
+            candidates &= within
+        texts = None
+        if read_texts and len(candidates) <= TEXTS_READ:
+            candidates, texts = self._holding_runs(reader, candidates)
+            if len(texts) > WORD_FILTER_CHARS:  # looking for hundreds of words costs more
+                texts = None
+        return candidates, full, texts
 
     def _chain_candidates(self, reader, present, starts, ends, found=None) -> set[int]:
         """Documents that may hold a chain: with a word that can start one, a word that can
