@@ -12,8 +12,8 @@ against a dictionary of the segment's own documents (`_PerDocWriter`, `_PerDocRe
 their format is `stored.py`), and a merge policy that keeps at most two segments
 (`fold_into_largest`). Every Whoosh code path reads
 these segments back: searches, segment merges on commit, `add_reader`, deletions,
-`doc_count`. For speed the search path reads postings a block at a time (`read_postings`,
-`read_positions`), below Whoosh's matcher API.
+`doc_count`. For speed the search path reads postings a block at a time (`read_documents`,
+`read_frequencies`, `read_positions`), below Whoosh's matcher API.
 What else needs a Whoosh private has a named function here (`set_total`, `finish_writer`,
 `live_toc`, `latest_generation`), so no other module touches one.
 
@@ -1204,43 +1204,18 @@ def open_writer(whoosh_index) -> Writer:
 # --- reading postings a block at a time -----------------------------------------------------
 
 
-def read_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
-    """(document, weight) of a term's postings in a segment, in document order, without the
-    segment's deleted documents; [] when the segment lacks the term. Read a block at a time
-    (`_blocks`): one posting at a time through Whoosh's matcher API costs ~10x. Its own
-    loop, not `_read`'s lists zipped: a keyword's first run reads a dozen terms, and pairs
-    made block by block cost 2-5% less of it (measured on the 15 finance terms)."""
-    record = _record_of(reader, fieldname, word)
-    if record is None:
-        if _own_terms(reader):
-            return []
-        return _matcher_postings(reader, fieldname, word)
-    offset, ids, weights = _postings_place(record)
-    if offset < 0:
-        if weights:
-            found = list(zip(ids, array("f", weights), strict=True))
-        else:
-            found = list(zip(ids, repeat(1.0)))
-    else:
-        found = []
-        for _, block in _blocks(reader._terms._postfile, offset):
-            data = _block_data(*block)
-            ids = accumulate(data[0])
-            found.extend(zip(ids, _block_weights(data[1], len(data[0])), strict=True))
-    hidden = reader.deleted_docs_set
-    return [item for item in found if item[0] not in hidden] if hidden else found
-
-
 def read_documents(reader, fieldname: str, word: str) -> list[int]:
-    """The documents of `read_postings`, without their weights: what a filter needs, at C
-    speed (a set of a word's documents built from its postings' pairs costs ~3x)."""
+    """The documents of a term's postings in a segment, in document order, without the
+    segment's deleted documents ([] when the segment lacks the term): what a filter needs,
+    at C speed (a set of a word's documents built from its postings' pairs costs ~3x)."""
     return _read(reader, fieldname, word, weights=False)[0]
 
 
 def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], array]:
-    """`read_postings` as two lists, the documents and their weights, at nearly the speed of
-    `read_documents`: its pairs cost ~2x, and a best match looks up only a few documents'
-    weights in a common word's (`scoring.BestMatchPostings`)."""
+    """`read_documents` and their weights (the term's frequencies, float32 as Whoosh's
+    reader gives them), as two lists at nearly the speed of `read_documents`: (document,
+    weight) pairs cost ~2x, and a best match looks up only a few documents' weights in a
+    common word's (`scoring.BestMatchPostings`)."""
     return _read(reader, fieldname, word, weights=True)
 
 
@@ -1322,7 +1297,7 @@ def _postings_place(record: bytes) -> tuple[int, list[int], list[int] | None]:
     (-1, its documents, their weights or None when all are 1) when they are inlined in the
     record, else (the offset of its blocks in the postings file, [], None). Most words a
     keyword reads have a few inlined postings, for which a `W3TermInfo` (`_term_info`) took
-    ~4.8 µs of a 13 µs `read_postings`; Whoosh's own records still go through it."""
+    ~4.8 µs of a 13 µs term read; Whoosh's own records still go through it."""
     if record[:1] != _WHOOSH:
         text = str(record, "utf-8", "surrogatepass")
         kind = ord(text[0])
@@ -1380,7 +1355,8 @@ def _block_weights(weights, count: int) -> array:
 
 
 def _matcher_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
-    """`read_postings` through Whoosh's matcher API, for a reader of another kind."""
+    """A term's (document, weight) pairs through Whoosh's matcher API, for a reader of
+    another kind."""
     try:
         matcher = reader.postings(fieldname, word)
     except TermNotFound:

@@ -39,7 +39,6 @@ STAGES = [
     ("searchkit/plan.py", None, "vocabulary scans"),
     ("searchkit/joins.py", None, "posting reads"),
     ("searchkit/stored.py", None, "stored fields"),
-    ("searchkit/scoring.py", {"read_postings"}, "posting reads"),
     ("searchkit/matching.py", {"_bm25", "_scoring", "score", "weight"}, "scoring"),
     ("searchkit/scoring.py", None, "scoring"),
     ("whoosh/scoring.py", None, "scoring"),
