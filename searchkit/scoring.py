@@ -148,10 +148,10 @@ class BestMatch(query.Query):
 
     def documents(self, searcher, context=None) -> set[int] | None:
         """The documents the best match matches in the searcher's segment (its required
-        parts'), None when a part's are not known without scoring it (`setwise.documents`)."""
+        parts'), None when a part's are not known without scoring it (`known_documents`)."""
         found: set[int] = set()
         for part in self.required:
-            docs = part.documents(searcher, context) if hasattr(part, "documents") else None
+            docs = known_documents(part, searcher, context)
             if docs is None:
                 return None
             found |= docs
@@ -167,6 +167,15 @@ class BestMatch(query.Query):
                 if doc in scores:
                     scores[doc] += score
         return scores
+
+
+def known_documents(whoosh_query, searcher, context) -> set[int] | None:
+    """The documents `whoosh_query` matches in the searcher's segment, where they are known
+    without scoring them (a `matching.Contains` counted in advance, a best match of such
+    parts), else None."""
+    if hasattr(whoosh_query, "documents"):
+        return whoosh_query.documents(searcher, context)
+    return None
 
 
 def _flatten(parts) -> list[query.Query]:

@@ -26,7 +26,7 @@ from whoosh.matching.mcore import NullMatcherClass
 from whoosh.query.spans import SpanNear
 
 from .matching import CountedMatcher, SpanFinder
-from .scoring import BestMatch, ScoredMatcher
+from .scoring import BestMatch, ScoredMatcher, known_documents
 from .scoring import scored_documents as walked_documents
 
 Table = dict[int, float]  # document -> score
@@ -62,7 +62,8 @@ def scored_table(whoosh_query, searcher, context) -> Table:
 
 def _within(whoosh_query, searcher, context):
     """The context to make `whoosh_query`'s matcher with: for an `And`, the documents all
-    its parts have, where they are known before scoring (`documents`), as `within`.
+    its parts have, where they are known before scoring (`scoring.known_documents`), as
+    `within`.
 
     A question's exact tier is the `And` of its words' texts, each a best match of the
     title and the body: scoring every document of each text (中国, 发展: most of the
@@ -72,7 +73,7 @@ def _within(whoosh_query, searcher, context):
         return context
     common = None
     for part in whoosh_query.subqueries:
-        docs = documents(part, searcher, context)
+        docs = known_documents(part, searcher, context)
         if docs is not None:
             common = set(docs) if common is None else common & docs
     return _restricted(context, common)
@@ -82,15 +83,6 @@ def _restricted(context, docs: set[int] | None):
     """`context` telling the matchers made with it that only the scores of `docs` matter:
     the others may be left out (`Contains.score_table`, `Contains.matcher`)."""
     return context if context is None or docs is None else context.set(within=docs)
-
-
-def documents(whoosh_query, searcher, context):
-    """The documents `whoosh_query` matches in the searcher's segment, where they are known
-    without scoring them (a `Contains` counted in advance, a best match of such parts),
-    else None."""
-    if hasattr(whoosh_query, "documents"):
-        return whoosh_query.documents(searcher, context)
-    return None
 
 
 class _Tables:
