@@ -335,7 +335,7 @@ class Analyzer:
         for the processes that come next (if the cache folder is writable)."""
         from . import dictionary
 
-        tokenizer = dictionary.jieba.Tokenizer()
+        tokenizer = dictionary.Tokenizer()
         _without_a_cache_traceback(tokenizer)
         tokenizer.initialize()
         force_split = []
@@ -373,8 +373,8 @@ class Analyzer:
             if is_word:
                 pieces = [match.group()]
             else:
-                cut = cut or self.jieba.cut
-                pieces = list(cut(match.group(), HMM=True))
+                cut = cut or self.jieba.cut_run
+                pieces = cut(match.group())
             yield pos, start, pieces, not is_word
             pos += len(pieces)
             last_end, last_word = match.end(), is_word

@@ -6,7 +6,7 @@ import pytest
 from corpus import FINANCE, FINEWS, SHARED, public_terms
 
 from searchkit import analysis
-from searchkit.analysis import Analyzer, normalize
+from searchkit.analysis import RUNS, Analyzer, normalize
 from searchkit.dictionary import CompactTokenizer, compact_path
 
 USERDICT = "新词汇甲乙\n加息预期 50000\n美联储加 0\n"
@@ -51,6 +51,38 @@ def test_compact_dictionary_cuts_the_corpora_as_jieba_does(cache):
     # The file holds the whole dictionary: loaded in full, it is jieba's.
     compact.load_all()
     assert compact.FREQ == full.FREQ
+
+
+def chinese_runs(texts: list[str]) -> list[str]:
+    """The Chinese runs of `texts`, as the analyzer hands them to jieba."""
+    return [match.group() for text in texts for match in RUNS.finditer(text) if match["cjk"]]
+
+
+# Runs through jieba's HMM (杭研, 蔡英文 as single characters), around a frequency-0 word
+# of USERDICT (美联储加), of single characters, and with characters outside jieba's Han block
+# (〇, Ext. A, Ext. B), which go through jieba's own cut.
+ODD_RUNS = ["他来到了网易杭研大厦", "美联储加息", "美联储加", "的", "了的"]
+ODD_RUNS += ["〇一二", "㐀中文", "𠀀中文"]
+
+
+def test_cut_run_is_jiebas_cut(cache):
+    analyzer = Analyzer(USERDICT)
+    full = analyzer._full_tokenizer(compact_path(analyzer.fingerprint))
+    compact = CompactTokenizer(compact_path(analyzer.fingerprint))
+    for run in ODD_RUNS:
+        assert compact.cut_run(run) == full.cut_run(run) == list(full.cut(run, HMM=True))
+    assert full.cut_run("他来到了网易杭研大厦") == ["他", "来到", "了", "网易", "杭研", "大厦"]
+
+
+@pytest.mark.needs_corpus
+def test_cut_run_cuts_the_corpora_as_jieba_does(cache):
+    analyzer = Analyzer(USERDICT)
+    full = analyzer._full_tokenizer(compact_path(analyzer.fingerprint))
+    compact = CompactTokenizer(compact_path(analyzer.fingerprint))  # loads groups as it cuts
+    runs = chinese_runs(corpus_texts())
+    assert len(runs) > 50_000
+    for tokenizer in (full, compact):
+        assert [run for run in runs if tokenizer.cut_run(run) != list(full.cut(run))] == []
 
 
 def test_the_user_dictionary_is_in_the_compact_file(cache):
