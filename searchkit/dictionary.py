@@ -124,10 +124,10 @@ class Tokenizer(jieba.Tokenizer):
         jieba's `cut` hands such a run whole to `__cut_DAG`, which builds a dict of each
         start's word ends (`get_DAG`), then looks each word up again to score the routes
         (`calc`: a generator and a `max` per character), then walks the best route, giving
-        runs of single characters that are no word to its HMM (`finalseg`). `_cut_han` does
-        the same steps on the same numbers in the same order (the floats are jieba's, to
-        the last bit), keeping each word's frequency from the first lookup. Other runs (a
-        character outside jieba's Han block, such as 〇) go through jieba's `cut`.
+        runs of single characters that are no word to its HMM (`finalseg`). `_cut_han` makes
+        the same choices from the same numbers (the floats are jieba's, to the last bit),
+        looking each word up once, in one pass without the dict or the tuples. Other runs
+        (a character outside jieba's Han block, such as 〇) go through jieba's `cut`.
         tests/test_dictionary.py checks the two agree on the shared corpora.
         """
         if not _HAN_BLOCK.fullmatch(run):
@@ -144,50 +144,42 @@ def _cut_han(freq: dict[str, int], total: int, run: str) -> list[str]:
     """jieba's `Tokenizer.__cut_DAG(run)` (with `get_DAG` and `calc`), as a list."""
     get = freq.get
     size = len(run)
-    # get_DAG: the words starting at each character, as (last character, frequency); None
-    # where there is none (jieba then keeps the character alone, scored as frequency 1).
-    words: list[list[tuple[int, int]] | None] = []
-    for start in range(size):
-        found = None
+    # get_DAG and calc in one pass, from the last character back: the words starting at a
+    # character (its prefixes in FREQ with a frequency; 0 marks a prefix only) need only
+    # the best routes from after their ends. jieba takes the `max` of (score, end) tuples
+    # in the order of the ends, so a tie goes to the longer word; with no word, the
+    # character alone, scored as frequency 1.
+    logtotal = log(total)
+    alone = log(1) - logtotal
+    scores: list[float] = [0.0] * size + [0]
+    ends = list(range(size + 1))
+    for start in range(size - 1, -1, -1):
+        best, best_end = None, -1
         end = start
         prefix = run[start]
         while True:
             frequency = get(prefix)
             if frequency is None:  # not even a prefix of a word: no longer word here
                 break
-            if frequency:  # 0: a prefix only
-                if found is None:
-                    found = [(end, frequency)]
-                else:
-                    found.append((end, frequency))
+            if frequency:
+                score = log(frequency) - logtotal + scores[end + 1]
+                if best is None or score >= best:
+                    best, best_end = score, end
             end += 1
             if end == size:
                 break
             prefix = run[start : end + 1]
-        words.append(found)
-    # calc: the best route from each character to the end, from the last character back;
-    # `max` over (score, end) tuples, so a tie goes to the longer word, as in jieba.
-    logtotal = log(total)
-    alone = log(1) - logtotal
-    route: list[tuple[float, int]] = [(0.0, 0)] * size + [(0, 0)]
-    for start in range(size - 1, -1, -1):
-        found = words[start]
-        if found is None:
-            route[start] = (alone + route[start + 1][0], start)
-            continue
-        best = None
-        for end, frequency in found:
-            candidate = (log(frequency) - logtotal + route[end + 1][0], end)
-            if best is None or candidate > best:
-                best = candidate
-        route[start] = best
+        if best is None:
+            scores[start] = alone + scores[start + 1]
+        else:
+            scores[start], ends[start] = best, best_end
     # The walk: a route's words as they are, its single characters gathered and, where
     # two or more together are no word, cut by the HMM.
     pieces: list[str] = []
     single = ""
     start = 0
     while start < size:
-        end = route[start][1] + 1
+        end = ends[start] + 1
         if end - start == 1:
             single += run[start]
         else:
