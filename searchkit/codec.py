@@ -40,7 +40,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from contextlib import nullcontext
-from itertools import accumulate, groupby, pairwise, repeat
+from itertools import accumulate, groupby, islice, pairwise, repeat
 from mmap import mmap
 from operator import sub
 from pathlib import Path
@@ -669,10 +669,12 @@ class TermPool:
         spill_folder: str | None = None,
         spill_bytes: int = 0,
     ):
-        self.terms: dict[tuple[str, bytes], tuple[array, array, bytearray, array]] = {}
+        # {field: {term: postings}}: a dict a field, so that a posting costs one lookup of
+        # its term's bytes, not of a (field, term) tuple made for it.
+        self.terms: dict[str, dict[bytes, tuple[array, array, bytearray, array]]] = {}
         self.fieldnames: set[str] = set()  # Whoosh's pool interface
         self.join_fields = join_fields
-        self.joins: dict[tuple[str, bytes], tuple[array, array]] = {}
+        self.joins: dict[str, dict[bytes, tuple[array, array]]] = {}
         # Whether every posting came through `add_field` in document order (a commit of new
         # documents, no merge): then no term's documents need checking for order.
         self._in_order = True
@@ -705,33 +707,33 @@ class TermPool:
         if docnum < self._last_docnum:
             self._in_order = False
         self._last_docnum = docnum
+        if not isinstance(items, list):  # Whoosh's own fields give generators
+            items = list(items)
         length = 0
         if fieldname in self.join_fields:
-            joins = self.joins
-            count = 0
+            joins = self.joins.get(fieldname) or self.joins.setdefault(fieldname, {})
             for text, frequency, weight, _ in items:
                 length += frequency
-                count += 1
-                postings = joins.get((fieldname, text))
+                postings = joins.get(text)
                 if postings is None:
-                    postings = joins[fieldname, text] = (array("I"), array("I"))
+                    postings = joins[text] = (array("I"), array("I"))
                 postings[0].append(docnum)
                 postings[1].append(int(weight * boost))
-            self._join_postings_count += count
+            self._join_postings_count += len(items)
             return length
-        terms = self.terms
-        count = 0
+        terms = self.terms.get(fieldname) or self._field_terms(fieldname)
         for text, frequency, weight, value in items:
             length += frequency
-            count += 1
-            postings = terms.get((fieldname, text)) or self._postings(fieldname, text)
-            postings[0].append(docnum)
-            postings[1].append(weight * boost)
+            postings = terms.get(text)
+            if postings is None:
+                postings = terms[text] = _new_postings()
+            docnums, weights, packed, ends = postings
+            docnums.append(docnum)
+            weights.append(weight * boost)
             if value:
-                packed = postings[2]
                 packed += value
-                postings[3].append(len(packed))
-        self._postings_count += count
+                ends.append(len(packed))
+        self._postings_count += len(items)
         return length
 
     # What a term and a posting of `terms` take, for `size`: a term's key, tuple and four
@@ -743,9 +745,9 @@ class TermPool:
     def size(self) -> int:
         """An estimate of the bytes the pool holds, from its counts of terms and postings."""
         return (
-            self.TERM_BYTES * len(self.terms)
+            self.TERM_BYTES * _count(self.terms)
             + self.POSTING_BYTES * self._postings_count
-            + self.JOIN_BYTES * len(self.joins)
+            + self.JOIN_BYTES * _count(self.joins)
             + self.JOIN_POSTING_BYTES * self._join_postings_count
         )
 
@@ -753,7 +755,7 @@ class TermPool:
         """Whether the join table is worth encoding in a forked process (`Writer`): the pool
         has spilled, or holds `BESIDE_JOINS` joins or more, and the process can fork and
         holds at most `BESIDE_RESIDENT_BYTES`."""
-        large = bool(self._runs) or len(self.joins) >= BESIDE_JOINS
+        large = bool(self._runs) or _count(self.joins) >= BESIDE_JOINS
         if not large or not forked.can_fork():
             return False
         resident = forked.resident_bytes()
@@ -769,11 +771,10 @@ class TermPool:
         runs = []
         for held in (self.terms, self.joins):
             run = tempfile.TemporaryFile(dir=self.spill_folder)
-            keys = sorted(held)
+            items = _in_order(held)
             # A batch at a time, arrays as their bytes: a pickle call and an array's pickle
             # (`array._array_reconstructor`) cost ~10 µs a term, seconds a run.
-            for start in range(0, len(keys), _RUN_BATCH):
-                batch = [(key, *map(bytes, held[key])) for key in keys[start : start + _RUN_BATCH]]
+            while batch := [(key, *map(bytes, held)) for key, held in islice(items, _RUN_BATCH)]:
                 pickle.dump(batch, run, pickle.HIGHEST_PROTOCOL)
             runs.append(run)
         self._runs.append(tuple(runs))
@@ -836,9 +837,10 @@ class TermPool:
     def add_joins(self, fieldname: str, text: bytes, docnums, counts) -> None:
         """Add a join's postings: document numbers and counts."""
         self._in_order = False
-        postings = self.joins.get((fieldname, text))
+        joins = self.joins.setdefault(fieldname, {})
+        postings = joins.get(text)
         if postings is None:
-            postings = self.joins[fieldname, text] = (array("I"), array("I"))
+            postings = joins[text] = (array("I"), array("I"))
         postings[0].extend(docnums)
         postings[1].extend(counts)
 
@@ -886,16 +888,35 @@ class TermPool:
         self._runs = []
 
     def _postings(self, fieldname: str, text: bytes) -> tuple[array, array, bytearray, array]:
-        postings = self.terms.get((fieldname, text))
+        terms = self.terms.get(fieldname) or self._field_terms(fieldname)
+        postings = terms.get(text)
         if postings is None:
-            postings = self.terms[fieldname, text] = (
-                array("I"),
-                array("f"),
-                bytearray(),
-                array("Q"),
-            )
-            self.fieldnames.add(fieldname)
+            postings = terms[text] = _new_postings()
         return postings
+
+    def _field_terms(self, fieldname: str) -> dict[bytes, tuple]:
+        """The terms of `fieldname`, a new dict for a field not met yet."""
+        self.fieldnames.add(fieldname)
+        return self.terms.setdefault(fieldname, {})
+
+
+def _new_postings() -> tuple[array, array, bytearray, array]:
+    """A term's postings in `TermPool.terms`: documents, weights, values end to end, their
+    ends."""
+    return array("I"), array("f"), bytearray(), array("Q")
+
+
+def _count(held: dict[str, dict]) -> int:
+    """How many terms (or joins) `TermPool.terms` (or `joins`) holds."""
+    return sum(map(len, held.values()))
+
+
+def _in_order(held: dict[str, dict]) -> Iterator[tuple[tuple[str, bytes], tuple]]:
+    """((field, term), postings) of `TermPool.terms` (or `joins`) in field and term order."""
+    for fieldname in sorted(held):
+        terms = held[fieldname]
+        for text in sorted(terms):
+            yield (fieldname, text), terms[text]
 
 
 _RUN_BATCH = 2048  # terms or joins a pickle of a run holds (`TermPool.spill`)
@@ -904,7 +925,8 @@ _RUN_BATCH = 2048  # terms or joins a pickle of a run holds (`TermPool.spill`)
 def _merged(runs: list, held: dict, typecodes: str) -> Iterator[tuple[tuple, list]]:
     """(key, [postings of each run that has the key, then of `held`]) in key order, from
     files of pickled lists of (key, *postings as bytes) in key order (`TermPool.spill`) and
-    a dict. `typecodes`: the array type of each part of the postings (? for bytes)."""
+    a pool's {field: {term: postings}} (`_in_order`). `typecodes`: the array type of each
+    part of the postings (? for bytes)."""
 
     def parts(raw):
         pairs = zip(typecodes, raw, strict=True)
@@ -921,10 +943,9 @@ def _merged(runs: list, held: dict, typecodes: str) -> Iterator[tuple[tuple, lis
                 yield key, parts(postings)
 
     if not runs:  # nothing spilled (most commits): no merge to pay for (~0.7 µs a term)
-        yield from ((key, [held[key]]) for key in sorted(held))
+        yield from ((key, [postings]) for key, postings in _in_order(held))
         return
-    in_order = ((key, held[key]) for key in sorted(held))
-    merged = heapq.merge(*map(read, runs), in_order, key=lambda item: item[0])
+    merged = heapq.merge(*map(read, runs), _in_order(held), key=lambda item: item[0])
     for key, group in groupby(merged, key=lambda item: item[0]):
         yield key, [postings for _, postings in group]
 
