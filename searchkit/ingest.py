@@ -16,7 +16,7 @@ from . import documents
 from .analysis import Analyzer
 from .documents import Document, LoadProblem
 from .errors import SearchkitError
-from .schema import document_fields
+from .schema import document_fields, document_words
 
 PARALLEL_THRESHOLD = 64  # fewer documents than this are analyzed in-process
 CHUNK = 16
@@ -41,8 +41,7 @@ def _load_one(item):
     doc = _with_id(doc, doc_id)
     if old_checksum is not None and doc.checksum == old_checksum:
         return ("unchanged", doc_id)
-    values, words = document_fields(doc, _worker_analyzer, file_signature(stat))
-    return ("indexed", values, words, problems)
+    return ("indexed", document_fields(doc, _worker_analyzer, file_signature(stat)), problems)
 
 
 def file_signature(stat: os.stat_result) -> tuple[int, int]:
@@ -118,7 +117,8 @@ def _parallel(function, items: list, analyzer: Analyzer):
 
 def analyze_documents(docs: list[Document], analyzer: Analyzer):
     """Yield (field values, words) for each document, in order."""
-    return _parallel(_analyze_one, docs, analyzer)
+    for values in _parallel(_analyze_one, docs, analyzer):
+        yield values, document_words(values)  # here: a set of words costs more to pickle
 
 
 def load_and_analyze(todo: list[tuple[Path, str, str | None]], root: Path, analyzer: Analyzer):
@@ -127,4 +127,8 @@ def load_and_analyze(todo: list[tuple[Path, str, str | None]], root: Path, analy
     Yields ("indexed", values, words, caveats), ("unchanged", id) or ("skipped", problem).
     """
     items = [(path, doc_id, root, checksum) for path, doc_id, checksum in todo]
-    return _parallel(_load_one, items, analyzer)
+    for result in _parallel(_load_one, items, analyzer):
+        if result[0] == "indexed":
+            _, values, problems = result
+            result = ("indexed", values, document_words(values), problems)
+        yield result

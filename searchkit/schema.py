@@ -11,6 +11,7 @@ from .analysis import Analyzer
 from .codec import (
     Codec,  # noqa: F401  (older indexes' segments pickle it under this name)
     JoinTableField,
+    PackedPostings,
     WordPositions,
 )
 from .collapse import KEY_FIELD, duplicate_key
@@ -27,7 +28,7 @@ class WordField(fields.FieldType):
 
     Whoosh normally runs an analyzer per field and builds `Token` objects one by one; here
     the analysis (normalization + jieba) runs in worker processes and `index()` receives
-    the finished postings: a list of `(term_bytes, frequency, weight, encoded_positions)`.
+    the finished postings, `PackedPostings` of the words and their encoded positions.
     The stored value is the original text (passed as `_stored_<field>`).
     """
 
@@ -47,8 +48,8 @@ class WordField(fields.FieldType):
 class JoinField(JoinTableField):
     """A field of pre-analyzed joins with their counts only: no positions, no stored value,
     no field length, kept in each segment's join table. It finds documents; the query stage
-    checks them (`matching.py`). `index()` receives `(join_bytes, count, count, b"")`
-    tuples."""
+    checks them (`matching.py`). `index()` receives `PackedPostings` of the joins and
+    their counts."""
 
     def __init__(self):
         super().__init__(formats.Frequency(), analyzer=None, scorable=False, stored=False)
@@ -84,24 +85,25 @@ def make_schema() -> fields.Schema:
 _POSITIONS = WordPositions()
 
 
-def encode_postings(positions: dict[str, list[int]]) -> list[tuple[bytes, int, float, bytes]]:
-    """Whoosh posting tuples for a {word: [positions]} map."""
-    encode = _POSITIONS.encode
-    return [
-        (word.encode("utf-8"), len(poslist), float(len(poslist)), encode(poslist))
-        for word, poslist in positions.items()
-    ]
+def encode_postings(positions: dict[str, list[int]]) -> PackedPostings:
+    """The postings of a {word: [positions]} map."""
+    return PackedPostings.of(
+        [word.encode("utf-8") for word in positions],
+        list(map(len, positions.values())),
+        list(map(_POSITIONS.encode, positions.values())),
+    )
 
 
-def encode_joins(joins: dict[str, int]) -> list[tuple[bytes, int, float, bytes]]:
-    """Whoosh posting tuples for a {join: count} map (the count is the posting's weight)."""
-    return [(join.encode("utf-8"), count, float(count), b"") for join, count in joins.items()]
+def encode_joins(joins: dict[str, int]) -> PackedPostings:
+    """The postings of a {join: count} map (the count is the posting's weight)."""
+    return PackedPostings.of([join.encode("utf-8") for join in joins], list(joins.values()))
 
 
-def document_fields(
-    doc: Document, analyzer: Analyzer, stat: tuple[int, int] | None = None
-) -> tuple[dict, set[str]]:
-    """The keyword arguments for `writer.update_document`, and the document's vocabulary."""
+def document_fields(doc: Document, analyzer: Analyzer, stat: tuple[int, int] | None = None) -> dict:
+    """The keyword arguments for `writer.update_document` (`document_words` are its words).
+
+    What an analysis worker sends the writing process: strings, and bytes objects for the
+    postings (`PackedPostings`), cheap to pickle and unpickle."""
     path = str(Path(doc.path).absolute()) if doc.path else None
     title_positions, title_joins = analyzer.postings(doc.title)
     body_positions, body_joins = analyzer.postings(doc.body)
@@ -125,7 +127,12 @@ def document_fields(
         "file": json.dumps([doc.id, path, *(stat or (None, None)), doc.checksum]).encode(),
         KEY_FIELD: duplicate_key(doc.title, doc.body),
     }
-    return values, set(title_positions) | set(body_positions)
+    return values
+
+
+def document_words(values: dict) -> set[str]:
+    """The words of a document's title and body, from its `document_fields`."""
+    return {*values[TITLE].words(), *values[BODY].words()}
 
 
 def fit_to(values: dict, schema: fields.Schema) -> dict:

@@ -38,7 +38,7 @@ from searchkit.codec import (
     read_positions,
 )
 from searchkit.documents import read_post
-from searchkit.schema import document_fields
+from searchkit.schema import document_fields, encode_joins, encode_postings
 from searchkit.storage import read_pointer
 
 WHOOSH_SUITE_PLUGIN = Path(__file__).parent / "whoosh_suite"
@@ -66,6 +66,29 @@ def test_term_pool_yields_postings_in_field_term_document_order():
         ("body_joins", "息预".encode(), 2, 1.0, b""),
         ("id", b"x", 7, 1.0, b""),
     ]
+
+
+def test_term_pool_takes_packed_postings_as_their_tuples():
+    words = encode_postings({"缩表": [0, 4], "a": [1], "预期": [2]})
+    counts = encode_joins({"息预": 2, "表a": 1})
+    joins = frozenset({"body_joins"})
+    packed, tuples = TermPool(joins), TermPool(joins)
+    for docnum, boost in ((0, 1.0), (1, 1.0), (2, 2.0)):  # boosted: through the tuples
+        assert packed.add_field("body", docnum, words, boost) == 4
+        assert tuples.add_field("body", docnum, words.items(), boost) == 4
+        packed.add_field("body_joins", docnum, counts, boost)
+        tuples.add_field("body_joins", docnum, counts.items(), boost)
+    assert packed.add_field("title", 3, encode_postings({})) == 0
+    assert list(packed.iter_postings()) == list(tuples.iter_postings())
+    assert ("body", "缩表".encode(), 2, 4.0, WordPositions().encode([0, 4])) in list(
+        packed.iter_postings()
+    )
+
+    def rows(pool):
+        return [(j, list(d), list(c)) for j, d, c in pool.join_postings()["body_joins"]]
+
+    expected = [("息预", [0, 1, 2], [2, 2, 4]), ("表a", [0, 1, 2], [1, 1, 2])]  # by UTF-8
+    assert rows(packed) == rows(tuples) == expected
 
 
 def test_term_pool_spilled_to_runs_yields_what_it_would_have_held(tmp_path):
@@ -480,7 +503,7 @@ def test_whole_columns_equal_whoosh_one_document_at_a_time(segmented):
 def expected_stored(reader, path: str, analyzer: Analyzer) -> dict:
     """The stored fields Whoosh keeps of the post at `path` read afresh: each stored field's
     `_stored_<name>` value when given, else its value, without Nones."""
-    values, _ = document_fields(read_post(path), analyzer)
+    values = document_fields(read_post(path), analyzer)
     stored = {}
     for name, field in reader.schema.items():
         value = values.get(f"_stored_{name}", values.get(name))

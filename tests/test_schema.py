@@ -12,12 +12,14 @@ from whoosh import fields
 
 from searchkit import Document, Index
 from searchkit.analysis import Analyzer
+from searchkit.codec import WordPositions
 from searchkit.collapse import KEY_FIELD
 from searchkit.dates import CHINA_TIME
 from searchkit.documents import read_post
 from searchkit.schema import (
     JOINS,
     document_fields,
+    document_words,
     encode_joins,
     encode_postings,
     fit_to,
@@ -37,12 +39,20 @@ def test_the_schema_has_one_unique_id_and_the_fields_searches_read():
 
 
 def test_postings_carry_each_words_positions_and_joins_their_counts():
-    ((word, frequency, weight, encoded),) = encode_postings({"缩表": [0, 7, 9]})
+    ((word, frequency, weight, encoded),) = encode_postings({"缩表": [0, 7, 9]}).items()
     assert (word, frequency, weight) == ("缩表".encode(), 3, 3.0)
     # Read back as every Whoosh path reads a posting's value: through its field's format.
     for field in ("title", "body"):
         assert make_schema()[field].format.decode_positions(encoded) == [0, 7, 9]
-    assert encode_joins({"息预": 2}) == [("息预".encode(), 2, 2.0, b"")]
+    assert encode_joins({"息预": 2}).items() == [("息预".encode(), 2, 2.0, b"")]
+    postings = encode_postings({"缩表": [0], "a": [1, 2], "预期": [5]})
+    assert postings.items() == [
+        ("缩表".encode(), 1, 1.0, WordPositions().encode([0])),
+        (b"a", 2, 2.0, WordPositions().encode([1, 2])),
+        ("预期".encode(), 1, 1.0, WordPositions().encode([5])),
+    ]
+    assert postings.words() == ["缩表", "a", "预期"]
+    assert encode_postings({}).items() == [] and encode_postings({}).words() == []
 
 
 def test_a_documents_fields_hold_its_analysis_and_its_text_as_written():
@@ -54,11 +64,11 @@ def test_a_documents_fields_hold_its_analysis_and_its_text_as_written():
         categories=("Macro", "美股"),
         tags=("美联储",),
     )
-    values, words = document_fields(doc, ANALYZER)
+    values = document_fields(doc, ANALYZER)
     title_words, title_joins = ANALYZER.postings(doc.title)
     body_words, _ = ANALYZER.postings(doc.body)
-    assert words == set(title_words) | set(body_words)
-    assert {posting[0].decode() for posting in values["title"]} == set(title_words)
+    assert document_words(values) == set(title_words) | set(body_words)
+    assert values["title"].words() == list(title_words)
     assert values[JOINS["title"]] == encode_joins(title_joins)
     assert values["_stored_title"] == doc.title and values["_stored_body"] == doc.body
     assert values["date"] == datetime(2022, 6, 7, 5, 59)  # naive UTC, as Whoosh indexes it
@@ -67,13 +77,13 @@ def test_a_documents_fields_hold_its_analysis_and_its_text_as_written():
 
 
 def test_an_undated_post_without_labels_has_none_of_them():
-    values, _ = document_fields(Document(id="y", title="标题", body="正文"), ANALYZER)
+    values = document_fields(Document(id="y", title="标题", body="正文"), ANALYZER)
     assert values["date"] is None and values["date_iso"] is None
     assert values["categories"] is None and values["tags"] is None and values["path"] is None
 
 
 def test_an_older_schema_without_the_near_duplicate_key_still_takes_the_values():
-    values, _ = document_fields(Document(id="y", title="标题", body="正文"), ANALYZER)
+    values = document_fields(Document(id="y", title="标题", body="正文"), ANALYZER)
     assert fit_to(values, make_schema()) is values
     older = fields.Schema(**{name: make_schema()[name] for name in ("id", "title", "body")})
     assert KEY_FIELD not in fit_to(values, older)
@@ -94,7 +104,7 @@ def test_the_file_column_records_what_an_update_compares(tmp_path):
             "checksum": post.checksum,
         }
     }
-    values, _ = document_fields(post, ANALYZER, (stat.st_mtime_ns, stat.st_size))
+    values = document_fields(post, ANALYZER, (stat.st_mtime_ns, stat.st_size))
     assert json.loads(values["file"])[1] == str(Path(REFERENCE_POST).absolute())
 
 
