@@ -733,8 +733,9 @@ class TermPool:
             ends.append(len(values))
 
     def add_field(self, fieldname: str, docnum: int, items, boost: float = 1.0) -> int:
-        """Add a document's postings of one field: the (term, frequency, weight, value)
-        tuples of Whoosh's `field.index`, each weight times `boost`. Returns the sum of the
+        """Add a document's postings of one field, as `field.index` gives them (searchkit's
+        `PackedPostings`, or Whoosh's (term, frequency, weight, value) tuples), each weight
+        times `boost`. Returns the sum of the
         frequencies (the field's length in the document). What `add` does a posting at a
         time, in one loop: on 30 MB of news a commit takes 6.1 million postings, and the
         5-tuple and two calls of `add` for each cost the parent ~20 s of a 108 s build
@@ -742,75 +743,39 @@ class TermPool:
         if docnum < self._last_docnum:
             self._in_order = False
         self._last_docnum = docnum
-        if isinstance(items, PackedPostings):
-            if boost == 1.0:
-                return self._add_packed(fieldname, docnum, items)
-            items = items.items()
-        elif not isinstance(items, list):  # Whoosh's own fields give generators
-            items = list(items)
-        length = 0
+        if isinstance(items, PackedPostings) and boost == 1.0:  # an analysis worker's
+            frequencies = array("I", items.frequencies)
+            texts = items.terms.split(b"\0") if frequencies else []
+            weights = frequencies
+            values = items.values.split(b"\0") if items.values else None
+        else:  # Whoosh's tuples (a generator for its own fields), or a boosted field
+            rows = items.items() if isinstance(items, PackedPostings) else list(items)
+            texts = [row[0] for row in rows]
+            frequencies = [row[1] for row in rows]
+            weights = [row[2] * boost for row in rows]
+            values = [row[3] for row in rows]
         if fieldname in self.join_fields:
             joins = self.joins.get(fieldname) or self.joins.setdefault(fieldname, {})
-            for text, frequency, weight, _ in items:
-                length += frequency
+            for text, weight in zip(texts, weights, strict=True):
                 postings = joins.get(text)
                 if postings is None:
                     postings = joins[text] = (array("I"), array("I"))
                 postings[0].append(docnum)
-                postings[1].append(int(weight * boost))
-            self._join_postings_count += len(items)
-            return length
+                postings[1].append(int(weight))
+            self._join_postings_count += len(texts)
+            return sum(frequencies)
         terms = self.terms.get(fieldname) or self._field_terms(fieldname)
-        for text, frequency, weight, value in items:
-            length += frequency
+        for text, weight, value in zip(texts, weights, values or [b""] * len(texts), strict=True):
             postings = terms.get(text)
             if postings is None:
                 postings = terms[text] = _new_postings()
-            docnums, weights, packed, ends = postings
+            docnums, term_weights, packed, ends = postings
             docnums.append(docnum)
-            weights.append(weight * boost)
+            term_weights.append(weight)
             if value:
                 packed += value
                 ends.append(len(packed))
-        self._postings_count += len(items)
-        return length
-
-    def _add_packed(self, fieldname: str, docnum: int, packed: PackedPostings) -> int:
-        """`add_field` of `PackedPostings`, unboosted: the same loops without the tuples."""
-        frequencies = array("I", packed.frequencies)
-        if not frequencies:
-            return 0
-        texts = packed.terms.split(b"\0")
-        if fieldname in self.join_fields:
-            joins = self.joins.get(fieldname) or self.joins.setdefault(fieldname, {})
-            for text, frequency in zip(texts, frequencies, strict=True):
-                postings = joins.get(text)
-                if postings is None:
-                    postings = joins[text] = (array("I"), array("I"))
-                postings[0].append(docnum)
-                postings[1].append(frequency)
-            self._join_postings_count += len(frequencies)
-            return sum(frequencies)
-        terms = self.terms.get(fieldname) or self._field_terms(fieldname)
-        if not packed.values:
-            for text, frequency in zip(texts, frequencies, strict=True):
-                postings = terms.get(text)
-                if postings is None:
-                    postings = terms[text] = _new_postings()
-                postings[0].append(docnum)
-                postings[1].append(frequency)
-        else:
-            rows = zip(texts, frequencies, packed.values.split(b"\0"), strict=True)
-            for text, frequency, value in rows:
-                postings = terms.get(text)
-                if postings is None:
-                    postings = terms[text] = _new_postings()
-                docnums, weights, values, ends = postings
-                docnums.append(docnum)
-                weights.append(frequency)
-                values += value
-                ends.append(len(values))
-        self._postings_count += len(frequencies)
+        self._postings_count += len(texts)
         return sum(frequencies)
 
     # What a term and a posting of `terms` take, for `size`: a term's key, tuple and four
@@ -851,7 +816,8 @@ class TermPool:
             items = _in_order(held)
             # A batch at a time, arrays as their bytes: a pickle call and an array's pickle
             # (`array._array_reconstructor`) cost ~10 µs a term, seconds a run.
-            while batch := [(key, *map(bytes, held)) for key, held in islice(items, _RUN_BATCH)]:
+            while batch := list(islice(items, _RUN_BATCH)):
+                batch = [(key, *map(bytes, postings)) for key, postings in batch]
                 pickle.dump(batch, run, pickle.HIGHEST_PROTOCOL)
             runs.append(run)
         self._runs.append(tuple(runs))
