@@ -12,6 +12,7 @@ import pytest
 # Appended, not prepended: tests/bench has its own history.py beside tests/history.py.
 sys.path.append(str(Path(__file__).parent / "bench"))
 import bench  # noqa: E402
+import growth  # noqa: E402
 
 from searchkit.collapse import duplicate_key  # noqa: E402
 
@@ -138,3 +139,16 @@ def test_a_figure_not_measured_is_a_dash_not_a_verdict():
     under = lambda value, _: value < 1500  # noqa: E731
     row = bench.row("peak (MB)", None, 400.0, ",.0f", "< 1,500 MB", under, ratio=False)
     assert row == ["peak (MB)", "-", "400", "-", "< 1,500 MB", "-"]
+
+
+@pytest.mark.needs_corpus
+def test_growth_times_the_tiers_a_search_runs(finews_index):
+    for text in ["美联储缩表", "缩表", "美联储加息的影响有多大", "不存在的词语"]:
+        parts = growth.timed_parts(finews_index, text)
+        assert list(parts) == list(growth.PARTS)
+        results = finews_index.search(text)
+        matches = {part: found for part, (_, found) in parts.items()}
+        assert matches["exact"] == results.exact_total, text
+        assert matches["synonym"] == results.synonym_total, text
+        assert sum(matches.values()) == results.total, text
+        assert all(seconds >= 0 for seconds, _ in parts.values())

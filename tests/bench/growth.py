@@ -12,6 +12,14 @@ and copies) and kept in the folder given, so runs of two commits compare on the 
 
 "half each" is the issue's own set, as bench.py's row of that name: every keyword and as
 many headlines.
+
+`--tiers` times the parts of each first run instead, as `searching.search` runs them: the
+plan (`query.build`), then each tier's matches and top 10 (exact, synonym, relaxed; each
+later tier masked by the earlier tiers' hits), and prints each part's p50 and sum at both
+sizes. It shows which part grows: the relaxed tier (a best match on all of a headline's
+words) is most of a headline's first run.
+
+    python tests/bench/growth.py /tmp/growth --kinds headline --tiers
 """
 
 from __future__ import annotations
@@ -23,11 +31,18 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Appended: tests/test_bench.py imports this module, and tests/bench has a history.py of
+# its own beside tests/history.py. (Run as a script, its folder is already first.)
+sys.path.append(str(Path(__file__).resolve().parent))
 
 import bench  # noqa: E402
 
 from searchkit import Index  # noqa: E402
+from searchkit import query as query_module  # noqa: E402
+from searchkit.matching import forget_counts  # noqa: E402
+from searchkit.searching import collect  # noqa: E402
+
+PARTS = ("plan", "exact", "synonym", "relaxed")
 
 SIZES = (None, 60_000)  # the whole news corpus (19,547), and filled up with copies
 
@@ -63,17 +78,75 @@ def first_runs(path: Path, queries: dict[str, list[str]], rounds: int) -> dict[s
     return best
 
 
+def tier_runs(path: Path, queries: list[str], rounds: int) -> dict[str, list[float]]:
+    """Each query's first-run CPU ms by part (`PARTS`; ~0 for a tier its plan lacks), the
+    least of `rounds` freshly opened indexes."""
+    with Index.open(path) as index:
+        index.search("天气预报 明天")  # jieba's dictionary loads once per process
+    best = {part: [float("inf")] * len(queries) for part in PARTS}
+    for _ in range(rounds):
+        with Index.open(path) as index:
+            for i, text in enumerate(queries):
+                for part, (seconds, _) in timed_parts(index, text).items():
+                    best[part][i] = min(best[part][i], seconds * 1000)
+    return best
+
+
+def timed_parts(index: Index, text: str) -> dict[str, tuple[float, int]]:
+    """(CPU seconds, matches) of each part of `text`'s search (`PARTS`; the plan's matches
+    0), run as `searching.search` runs them (each tier masked by the earlier tiers' hits),
+    without folding near-duplicates into rows and without the hits' stored fields."""
+    searcher, synonyms = index.searcher(), index.synonyms()
+    vocab = index._loaded_vocabulary()  # private: a benchmark's view
+    started = time.thread_time()
+    plan = query_module.build(query_module.parse(text), vocab, index.analyzer, False, synonyms)
+    parts = {"plan": (time.thread_time() - started, 0)}
+    seen: set[int] = set()
+    for part in PARTS[1:]:
+        tier, found = getattr(plan, part), set()
+        started = time.thread_time()
+        if tier is not None:
+            found = collect(searcher, tier, 10, mask=seen).docs()
+            seen |= found
+        parts[part] = (time.thread_time() - started, len(found))
+    forget_counts(searcher)
+    return parts
+
+
+def print_tiers(paths: list[Path], queries: dict[str, list[str]], rounds: int) -> None:
+    """`--tiers`: each part's p50 and sum (ms) at both sizes, and the p50's growth."""
+    print(
+        "| query kind | part | "
+        + " | ".join(f"{p.name} p50 (sum) ms" for p in paths)
+        + " | growth |"
+    )
+    print("|---|---|---:|---:|---:|")
+    for kind, texts in queries.items():
+        small, large = (tier_runs(path, texts, rounds) for path in paths)
+        for part in PARTS:
+            a, b = statistics.median(small[part]), statistics.median(large[part])
+            growth = f"{b / a:.2f}×" if a >= 0.01 else "-"  # (a tier most queries lack)
+            print(
+                f"| {kind} | {part} | {a:.2f} ({sum(small[part]):.0f}) "
+                f"| {b:.2f} ({sum(large[part]):.0f}) | {growth} |"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="where the two indexes are (or are built)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", default="headline,natural", help="keyword, natural, headline")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--tiers", action="store_true", help="time each part of a first run")
     options = parser.parse_args(argv)
     options.folder.mkdir(parents=True, exist_ok=True)
     paths, records = indexes(options.folder)
     sets = bench.query_sets(records, argparse.Namespace(nl_queries=300, headlines=50))
     queries = {kind: sets[kind] for kind in options.kinds.split(",")}
+    if options.tiers:
+        print_tiers(paths, queries, options.rounds)
+        return 0
     p50 = {}
     for path in paths:
         times = first_runs(path, queries, options.rounds)
