@@ -35,7 +35,7 @@ from .codec import (
 )
 from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
 from .schema import JOINS
-from .scoring import ScoredMatcher, bm25, field_lengths, idf
+from .scoring import ScoredMatcher, bm25, bm25_table, field_lengths, idf
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
 # a word boundary, count this much (回购 ranks posts about 回购 above posts about 逆回购).
@@ -136,12 +136,11 @@ class Contains(query.Query):
             return None
         counts, _, scoring = self._counted(searcher, context)
         within = getattr(context, "within", None)
-        docs = list(counts) if within is None else list(counts.keys() & within)
-        if not docs:  # (an empty index's reader has no length table)
+        if within is not None:
+            counts = {doc: counts[doc] for doc in counts.keys() & within}
+        if not counts:  # (an empty index's reader has no length table)
             return {}
-        weights = list(map(counts.__getitem__, docs))
-        length = field_lengths(searcher.reader(), self.fieldname)
-        return dict(zip(docs, scoring.scores(docs, weights, length), strict=True))
+        return scoring.table(counts, field_lengths(searcher.reader(), self.fieldname))
 
     def documents(self, searcher, context=None) -> set[int] | None:
         """The documents the text is in, in the searcher's segment, for a text counted in
@@ -509,6 +508,13 @@ class _Scoring:
         if not self.scored:
             return [1.0] * len(docs)
         return bm25(docs, weights, length, self.idf, self.avgdl)
+
+    def table(self, counts: dict[int, float], length: Callable) -> dict[int, float]:
+        """`scores` as {document: score}, of the documents and weighted occurrences in
+        `counts`."""
+        if not self.scored:
+            return dict.fromkeys(counts, 1.0)
+        return bm25_table(counts.items(), length, self.idf, self.avgdl)
 
 
 class _Positions:
