@@ -70,7 +70,9 @@ How each figure is measured:
   script next to this interpreter) as a new process, for each of `--cold-queries` (a keyword
   and a natural-language query), against `python -c "import jieba; jieba.initialize()"`;
   one untimed run of each first (it writes jieba's dictionary cache, and searchkit's compact
-  dictionary, if missing), then `--cold-runs` interleaved runs; medians.
+  dictionary, if missing, and the modules' bytecode: the runs ignore PYTHONDONTWRITEBYTECODE,
+  since pip writes bytecode when it installs a package), then `--cold-runs` interleaved
+  runs; medians.
 
 The machine's load average is printed before and after: other jobs sharing the CPUs make
 every figure noisy, so compare ratios from one run, not absolute times across runs.
@@ -575,16 +577,23 @@ def cold_starts(index_folder: Path, query: str, runs: int) -> dict:
         ],
         "jieba": [sys.executable, "-c", "import jieba; jieba.initialize()"],
     }
-    first = subprocess.run(commands["searchkit"], capture_output=True, text=True)
+    # As a user's install runs: pip compiles the package's bytecode when it installs it, so an
+    # environment that forbids writing bytecode (PYTHONDONTWRITEBYTECODE, set on some
+    # machines) would have every timed start compile searchkit's modules from source (~60 ms
+    # of a ~0.22 s start): the untimed first run writes them, as pip would have.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    first = subprocess.run(commands["searchkit"], capture_output=True, text=True, env=env)
     if first.returncode not in (0, 1):  # 1: no hits
         raise SystemExit(f"bench: `searchkit search` failed: {first.stderr.strip()}")
     hits = json.loads(first.stdout)["total"]
-    subprocess.run(commands["jieba"], capture_output=True, check=True)
+    subprocess.run(commands["jieba"], capture_output=True, check=True, env=env)
     times: dict[str, list[float]] = {name: [] for name in commands}
     for run in range(runs):
         for name in commands if run % 2 == 0 else reversed(list(commands)):
             started = time.perf_counter()
-            subprocess.run(commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                commands[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            )
             times[name].append(time.perf_counter() - started)
     return {
         "searchkit_s": statistics.median(times["searchkit"]),
