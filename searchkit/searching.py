@@ -14,8 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from itertools import compress
-from operator import itemgetter
+from operator import neg
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 
 FILTER_CACHE_SIZE = 64  # filter sets kept per searcher (a new searcher starts empty)
 MATCH_CACHE_SIZE = 100_000  # (score, document) pairs kept per searcher: ~12 MB at most
-_SCORE, _DOC = itemgetter(0), itemgetter(1)  # of a (score, document) match
 
 
 def search(
@@ -287,15 +285,17 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
         top, docs = _best_top(searcher, whoosh_query, limit, mask, allowed)
     else:
         matches = _matches(searcher, whoosh_query)
-        docs = set(map(_DOC, matches))
+        docs = set(matches)
         if mask or allowed is not None:  # a headline's tier may match most documents: C speed
             if mask:
                 docs -= mask
             if allowed is not None:
                 docs &= allowed
-            matches = list(compress(matches, map(docs.__contains__, map(_DOC, matches))))
-        # `matches` are in document order and `nlargest` keeps the first of equal scores.
-        top = heapq.nlargest(limit, matches, key=_SCORE)
+            ranked = zip(map(matches.__getitem__, docs), map(neg, docs), strict=True)
+        else:
+            ranked = zip(matches.values(), map(neg, matches), strict=True)
+        # (score, -document): equal scores rank the lower document first, compared at C speed.
+        top = [(score, -doc) for score, doc in heapq.nlargest(limit, ranked)]
     results = Results(searcher, whoosh_query, top, docset=docs)
     set_total(results, len(docs))
     results.runtime = time.monotonic() - started
@@ -376,12 +376,12 @@ def _keep(cache: dict, key, value) -> None:
     cache[key] = value
 
 
-def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
-    """(score, document number) of every match of `whoosh_query`, kept per searcher (up to
+def _matches(searcher, whoosh_query) -> dict[int, float]:
+    """{document number: score} of every match of `whoosh_query`, kept per searcher (up to
     `MATCH_CACHE_SIZE` in all): the matchers are ~90% of a search's time (~12 ms for a common
     word on 2,644 posts), and the same tiers' queries come back with other filters, sorts
     and pages, and for the facets (the web app asks all of these of one query); a kept
-    list is filtered and ranked in ~1 ms. The list is shared: callers must not change it."""
+    table is filtered and ranked in ~1 ms. The table is shared: callers must not change it."""
     cache = searcher.__dict__.setdefault("_searchkit_matches", {})
     try:
         matches = cache.get(whoosh_query)
@@ -389,12 +389,12 @@ def _matches(searcher, whoosh_query) -> list[tuple[float, int]]:
         matches, cache = None, None
     if matches is None:
         context = searcher.context()
-        matches = []  # in document order, which `_top` relies on
+        matches = {}
         for subsearcher, offset in searcher.leaf_searchers():
             table = scored_table(whoosh_query, subsearcher, context)
-            docs = sorted(table)
-            scores = list(map(table.__getitem__, docs))
-            matches += zip(scores, [doc + offset for doc in docs] if offset else docs, strict=True)
+            if offset:
+                table = {doc + offset: score for doc, score in table.items()}
+            matches.update(table)
         if cache is not None:
             _keep(cache, whoosh_query, matches)
     return matches
@@ -405,7 +405,7 @@ def _match_documents(searcher, whoosh_query) -> set[int]:
     from its words' documents alone (`scoring.best_documents`), kept per searcher like
     `_matches`."""
     if not prunable(whoosh_query, searcher):
-        return set(map(_DOC, _matches(searcher, whoosh_query)))
+        return set(_matches(searcher, whoosh_query))
     cache = searcher.__dict__.setdefault("_searchkit_matches", {})
     key = ("docs", whoosh_query)
     docs = cache.get(key)
