@@ -511,10 +511,10 @@ def _postings_file(storage, segment):
 
 class _MappedFile(BufferFile):
     """Whoosh's `BufferFile` over a slice of a memory map, whose stream (a `BytesIO`, which
-    copies the whole slice) is made when Whoosh first reads it as a stream (`seek`, `read`:
-    its own matchers, a merge), not when it is opened: the search path reads postings with
-    `get`, a slice, and the copy of a segment's postings file was ~20 ms of every index
-    open on 60,000 news articles (39 MB), and as many megabytes held for nothing."""
+    copies the whole slice) is made only if something reads it as a stream (`seek`, `read`):
+    searchkit's readers and its `LeafMatcher` (Whoosh's matchers, merges) read postings
+    with `get`, a slice. The copy of a segment's postings file was ~20 ms of every index
+    open on 60,000 news articles (39 MB), and as many megabytes held by every searcher."""
 
     def __init__(self, buf, name=None):  # `BufferFile.__init__` but its stream
         self._buf, self._name, self.onclose = buf, name, None
@@ -644,7 +644,8 @@ class _PostingsWriter(W3PostingsWriter):
 
 class LeafMatcher(W3LeafMatcher):
     """Whoosh's block reader, also for blocks written without values, and for the packed
-    values and int weights `Codec` writes.
+    values and int weights `Codec` writes; it reads blocks with `get`, not `seek` and `read`
+    (`_MappedFile`).
 
     searchkit's join fields record a frequency per posting (its weight) and no value bytes,
     although their format (`Frequency`) declares four bytes a posting; Whoosh's reader then
@@ -674,6 +675,37 @@ class LeafMatcher(W3LeafMatcher):
             self._values = _unpack(self._values)
         elif len(self._values) < self._blocklength:
             self._values = (None,) * self._blocklength
+
+    def _read_header(self):
+        # Whoosh's, with `get` (a slice of the memory map) for its `seek` and `read`: a
+        # segment's postings are read without a stream (`_MappedFile`).
+        magic = self._postfile.get(self._startoffset, len(WHOOSH3_HEADER_MAGIC))
+        if magic != WHOOSH3_HEADER_MAGIC:
+            raise Exception(f"Block tag error {magic!r}")  # (Whoosh's error)
+        self._baseoffset = self._startoffset + len(WHOOSH3_HEADER_MAGIC)
+
+    def _goto(self, position):
+        # Whoosh's, reading the block's length and header with `get`, as `_blocks` does.
+        self._data = self._ids = self._weights = self._values = None
+        self._i = 0
+        length = _BLOCK_LENGTH.unpack(self._postfile.get(position, _BLOCK_LENGTH.size))[0]
+        if length < 0:  # the last block
+            self._lastblock = True
+            length = -length
+        self._nextoffset = position + _BLOCK_LENGTH.size + length
+        block = io.BytesIO(self._postfile.get(position + _BLOCK_LENGTH.size, length))
+        info = pickle.load(block)
+        self._dataoffset = position + _BLOCK_LENGTH.size + block.tell()
+        (
+            self._blocklength,
+            self._maxid,
+            self._maxweight,
+            self._compression,
+            shortest,
+            longest,
+        ) = info
+        self._minlength = byte_to_length(shortest)
+        self._maxlength = byte_to_length(longest)
 
 
 class InlineMatcher(ListMatcher):
