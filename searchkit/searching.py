@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .index import Index
 
 FILTER_CACHE_SIZE = 64  # filter sets kept per searcher (a new searcher starts empty)
-MATCH_CACHE_SIZE = 100_000  # (score, document) pairs kept per searcher: ~12 MB at most
+MATCH_CACHE_SIZE = 100_000  # matches (and their scores) kept per searcher: ~12 MB at most
 
 
 def search(
