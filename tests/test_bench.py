@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 # Appended, not prepended: tests/bench has its own history.py beside tests/history.py.
 sys.path.append(str(Path(__file__).parent / "bench"))
 import bench  # noqa: E402
+import blockmax  # noqa: E402
 import growth  # noqa: E402
 
 from searchkit.collapse import duplicate_key  # noqa: E402
@@ -152,3 +154,17 @@ def test_growth_times_the_tiers_a_search_runs(finews_index):
         assert matches["synonym"] == results.synonym_total, text
         assert sum(matches.values()) == results.total, text
         assert all(seconds >= 0 for seconds, _ in parts.values())
+
+
+def test_blockmax_counts_posts_a_block_bound_cannot_skip():
+    def word(docs, weights, scale):  # scores scale·tf / (tf + 1), whatever the length
+        return SimpleNamespace(
+            docs=docs, weights=weights, scale=scale, norm=1.0, slope=0.0, lengths=[10] * 4
+        )
+
+    common = word([0, 1, 2, 3], [1.0] * 4, 2.0)  # 1.0 in every post
+    rare = word([1, 3], [1.0, 9.0], 10.0)  # 5.0 and 9.0, one block spanning posts 1-3
+    # Scores 1, 6, 1, 10: the best (10) is reached by the posts in the rare word's block
+    # (1, 3) and, as pruning sees it, also by post 2, which that block spans.
+    assert blockmax.unskippable([common, rare], block=2, loose=False, limit=1) == (4, 2, 3)
+    assert blockmax.unskippable([common, rare], block=2, loose=True, limit=1) == (4, 2, 3)
