@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -111,8 +112,27 @@ def _parallel(function, items: list, analyzer: Analyzer):
     # Workers ignore Ctrl-C: the parent gets the KeyboardInterrupt and ends the pool, instead
     # of every worker printing its own "Process ForkPoolWorker-2: ... KeyboardInterrupt".
     ignore_interrupts = (signal.SIGINT, signal.SIG_IGN)
-    with context.Pool(os.cpu_count(), signal.signal, ignore_interrupts) as pool:
-        yield from pool.imap(function, items, chunksize=CHUNK)
+    pool = context.Pool(os.cpu_count(), signal.signal, ignore_interrupts)
+    stop = threading.Event()
+    try:
+        yield from pool.imap(function, _until(stop, items), chunksize=CHUNK)
+    finally:
+        # Ended early (an error, Ctrl-C, a caller that stops reading): the pool is fed no
+        # more and its workers finish the chunks they hold, then exit. Not `terminate()`
+        # (`Pool.__exit__`): killing workers in the middle of a write to the pool's pipes
+        # could leave its task thread waiting on a lock for ever (seen once, in a rebuild
+        # that a failing progress callback ended, tests/test_index.py).
+        stop.set()
+        pool.close()
+        pool.join()
+
+
+def _until(stop: threading.Event, items: list):
+    """`items`, one at a time, until `stop` is set."""
+    for item in items:
+        if stop.is_set():
+            return
+        yield item
 
 
 def analyze_documents(docs: list[Document], analyzer: Analyzer):

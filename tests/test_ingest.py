@@ -2,6 +2,7 @@
 post comes back indexed (with its caveats), unchanged (the same checksum as indexed), or
 skipped with its path and reason; the pool gives what one process gives, in order."""
 
+import multiprocessing
 import os
 
 import pytest
@@ -68,6 +69,19 @@ def test_the_worker_pool_gives_what_one_process_gives_in_order(monkeypatch):
     ]
     monkeypatch.setattr(ingest, "PARALLEL_THRESHOLD", len(paths) + 1)
     assert load(paths, FINEWS) == pooled
+
+
+@pytest.mark.needs_corpus
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the pool needs two cores")
+def test_a_reader_that_stops_early_ends_the_pool():
+    files = post_files(FINEWS)
+    todo = [(path, doc_id, None) for path, doc_id in files]
+    assert len(todo) > ingest.PARALLEL_THRESHOLD
+    results = ingest.load_and_analyze(todo, FINEWS, ANALYZER)
+    first = next(results)
+    assert first[0] == "indexed" and multiprocessing.active_children()  # the pool's workers
+    results.close()  # as when the caller raised: the pool is fed no more and ends
+    assert multiprocessing.active_children() == []
 
 
 def test_documents_are_analyzed_in_order():
