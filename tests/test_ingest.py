@@ -1,6 +1,7 @@
 """ingest.py: posts -> Whoosh field values, in worker processes when there are many. Each
 post comes back indexed (with its caveats), unchanged (the same checksum as indexed), or
-skipped with its path and reason; the pool gives what one process gives, in order."""
+skipped with its path and reason; the pool gives what one process gives, in order, and ends
+when its reader stops early."""
 
 import multiprocessing
 import os
