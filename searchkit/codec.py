@@ -145,13 +145,16 @@ class PackedPostings(NamedTuple):
     def of(cls, terms: list[bytes], frequencies: list[int], values: list[bytes] | None = None):
         return cls(b"\0".join(terms), array("I", frequencies).tobytes(), b"\0".join(values or ()))
 
+    def columns(self) -> tuple[list[bytes], array, list[bytes] | None]:
+        """The terms, their frequencies and their values (None for a field without)."""
+        frequencies = array("I", self.frequencies)
+        terms = self.terms.split(b"\0") if frequencies else []
+        return terms, frequencies, self.values.split(b"\0") if self.values else None
+
     def items(self) -> list[tuple[bytes, int, float, bytes]]:
         """Whoosh's (term, frequency, weight, value) tuples."""
-        frequencies = array("I", self.frequencies)
-        if not frequencies:
-            return []
-        values = self.values.split(b"\0") if self.values else [b""] * len(frequencies)
-        rows = zip(self.terms.split(b"\0"), frequencies, values, strict=True)
+        terms, frequencies, values = self.columns()
+        rows = zip(terms, frequencies, values or [b""] * len(terms), strict=True)
         return [(term, frequency, float(frequency), value) for term, frequency, value in rows]
 
     def words(self) -> list[str]:
@@ -685,16 +688,13 @@ class LeafMatcher(W3LeafMatcher):
         self._baseoffset = self._startoffset + len(WHOOSH3_HEADER_MAGIC)
 
     def _goto(self, position):
-        # Whoosh's, reading the block's length and header with `get`, as `_blocks` does.
+        # Whoosh's, reading the block's length and header with `get` (`_block_at`).
         self._data = self._ids = self._weights = self._values = None
         self._i = 0
-        length = _BLOCK_LENGTH.unpack(self._postfile.get(position, _BLOCK_LENGTH.size))[0]
+        length, info, block = _block_at(self._postfile, position)
         if length < 0:  # the last block
             self._lastblock = True
-            length = -length
-        self._nextoffset = position + _BLOCK_LENGTH.size + length
-        block = io.BytesIO(self._postfile.get(position + _BLOCK_LENGTH.size, length))
-        info = pickle.load(block)
+        self._nextoffset = position + _BLOCK_LENGTH.size + abs(length)
         self._dataoffset = position + _BLOCK_LENGTH.size + block.tell()
         (
             self._blocklength,
@@ -811,10 +811,8 @@ class TermPool:
             self._in_order = False
         self._last_docnum = docnum
         if isinstance(items, PackedPostings) and boost == 1.0:  # an analysis worker's
-            frequencies = array("I", items.frequencies)
-            texts = items.terms.split(b"\0") if frequencies else []
+            texts, frequencies, values = items.columns()
             weights = frequencies
-            values = items.values.split(b"\0") if items.values else None
         else:  # Whoosh's tuples (a generator for its own fields), or a boosted field
             rows = items.items() if isinstance(items, PackedPostings) else list(items)
             texts = [row[0] for row in rows]
@@ -1460,14 +1458,21 @@ def _blocks(postfile, offset: int) -> Iterator[tuple[int, tuple[bytes, int]]]:
     costs ~20 µs a term more (most words have one block, and a keyword reads a dozen)."""
     position = offset + len(WHOOSH3_HEADER_MAGIC)
     while True:
-        length = _BLOCK_LENGTH.unpack(postfile.get(position, _BLOCK_LENGTH.size))[0]
-        block = io.BytesIO(postfile.get(position + _BLOCK_LENGTH.size, abs(length)))
-        _, last_id, _, compression, _, _ = pickle.load(block)
-        data = block.read()
-        yield last_id, (data, compression)
+        length, info, block = _block_at(postfile, position)
+        _, last_id, _, compression, _, _ = info
+        yield last_id, (block.read(), compression)
         if length < 0:
             return
         position += _BLOCK_LENGTH.size + abs(length)
+
+
+def _block_at(postfile, position: int) -> tuple[int, tuple, io.BytesIO]:
+    """The block at `position` of a postings file: its length (negative for a term's last
+    block), its pickled header (count, last id, max weight, compression, shortest and
+    longest length), and its bytes as a stream positioned after the header, at its data."""
+    length = _BLOCK_LENGTH.unpack(postfile.get(position, _BLOCK_LENGTH.size))[0]
+    block = io.BytesIO(postfile.get(position + _BLOCK_LENGTH.size, abs(length)))
+    return length, pickle.load(block), block
 
 
 def _block_data(data: bytes, compression: int) -> tuple:
