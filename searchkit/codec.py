@@ -33,13 +33,12 @@ from __future__ import annotations
 import heapq
 import io
 import pickle
-import struct
 import tempfile
-import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from contextlib import nullcontext
+from functools import partial
 from itertools import accumulate, groupby, islice, pairwise, repeat
 from mmap import mmap
 from operator import sub
@@ -67,7 +66,7 @@ from whoosh.reading import EmptyReader, MultiReader, ReaderClosed, SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
-from . import forked, joins, stored, terms
+from . import blocks, forked, joins, stored, terms
 
 # Postings of fewer documents than this are kept in the term record (up to 16 before
 # session 10): on the news corpus a word in 16-63 documents read from its record instead of a
@@ -635,19 +634,36 @@ class _PostingsWriter(W3PostingsWriter):
             if values:
                 self._values.extend(value for value in values[start : start + limit] if value)
 
-    def _mini_weights(self):
+    def _write_block(self, last=False):
+        """A block in searchkit's layout (`blocks.py`); a term vector's (`byteids`) in
+        Whoosh's, which reads those itself."""
+        if self._byteids:
+            super()._write_block(last)
+            return
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)  # the term's statistics, from the block's
+        if isinstance(self._format, WordPositions):  # (never a NUL in one: `_pack`)
+            values, kind = b"\0".join(self._values), blocks.PACKED
+        else:  # Whoosh's own minified values (its tests' formats)
+            minified = super()._mini_values()
+            values, kind = pickle.dumps(minified, 2) if minified else b"", blocks.PICKLED
+        stats = (self._maxweight, length_to_byte(self._minlength), length_to_byte(self._maxlength))
+        block = blocks.encode(
+            self._ids, self._weights, values or None, kind, stats, self._compression, last
+        )
+        self._postfile.write(block)
+        self._blockcount += 1
+        self._new_block()
+
+    def _mini_weights(self):  # (a term vector's blocks: Whoosh's layout)
         weights = super()._mini_weights()
         return _small_weights(weights) if isinstance(weights, tuple) else weights
 
-    def _mini_values(self):
-        if isinstance(self._format, WordPositions):
-            return _pack(self._values)
-        return super()._mini_values()
-
 
 class LeafMatcher(W3LeafMatcher):
-    """Whoosh's block reader, also for blocks written without values, and for the packed
-    values and int weights `Codec` writes; it reads blocks with `get`, not `seek` and `read`
+    """Whoosh's block reader, for searchkit's blocks (`blocks.py`); a term vector's blocks,
+    in Whoosh's layout, as Whoosh reads them. It reads with `get`, not `seek` and `read`
     (`_MappedFile`).
 
     searchkit's join fields record a frequency per posting (its weight) and no value bytes,
@@ -660,24 +676,39 @@ class LeafMatcher(W3LeafMatcher):
         if self._byteids:
             super()._read_ids()
             return
-        if self._data is None:
-            self._read_data()
-        # Whoosh stores the gaps between ids and adds them up with a Python generator
-        # (`delta_decode`, ~1.4 µs an id: 6,500 ids, 9 ms of the first run of ＧＤＰ);
-        # `accumulate` gives the same sums at C speed.
-        self._ids = tuple(accumulate(self._data[0]))
+        self._ids = blocks.documents(self._block(), self._header)
 
     def _read_weights(self):
-        super()._read_weights()
-        if isinstance(self._weights, tuple):  # as Whoosh writes them: float32s
-            self._weights = array("f", self._weights)
+        if self._byteids:
+            super()._read_weights()
+            if isinstance(self._weights, tuple):  # as Whoosh writes them: float32s
+                self._weights = array("f", self._weights)
+            return
+        ids, weights = blocks.documents_and_weights(self._block(), self._header)
+        if self._ids is None:
+            self._ids = ids
+        # Whoosh's matchers give float32s (and `array(code, bytes)` would read the bytes as
+        # machine values: a list of the numbers, not a block's bytes).
+        self._weights = array("f", list(weights))
 
     def _read_values(self):
-        super()._read_values()
-        if isinstance(self._values, str):
-            self._values = _unpack(self._values)
-        elif len(self._values) < self._blocklength:
-            self._values = (None,) * self._blocklength
+        if self._byteids:
+            super()._read_values()
+            return
+        count, found = self._blocklength, blocks.values(self._block(), self._header)
+        size = self._fixedsize
+        if self._header.value_code == blocks.PICKLED and size is not None and size >= 0:
+            # De-minified as Whoosh's reader does: a fixed size's values were joined.
+            found = (None,) * count if size == 0 else _slices(found, size)
+        if found is None or len(found) < count:
+            found = (None,) * count
+        self._values = found
+
+    def _block(self) -> bytes:
+        """The current block's bytes after its length (header and both parts)."""
+        if self._raw is None:
+            self._raw = self._postfile.get(self._blockstart, self._nextoffset - self._blockstart)
+        return self._raw
 
     def _read_header(self):
         # Whoosh's, with `get` (a slice of the memory map) for its `seek` and `read`: a
@@ -688,14 +719,21 @@ class LeafMatcher(W3LeafMatcher):
         self._baseoffset = self._startoffset + len(WHOOSH3_HEADER_MAGIC)
 
     def _goto(self, position):
-        # Whoosh's, reading the block's length and header with `get` (`_block_at`).
-        self._data = self._ids = self._weights = self._values = None
+        # Whoosh's, reading the block's length and header with `get`.
+        self._data = self._raw = self._ids = self._weights = self._values = None
         self._i = 0
-        length, info, block = _block_at(self._postfile, position)
+        if self._byteids:
+            length, info, block = _whoosh_block_at(self._postfile, position)
+            self._dataoffset = position + blocks.LENGTH.size + block.tell()
+        else:
+            length, self._header = _block_header(self._postfile, position)
+            self._blockstart = position + blocks.LENGTH.size
+            header = self._header
+            info = (header.count, header.last, header.max_weight, header.compression)
+            info += (header.shortest, header.longest)
         if length < 0:  # the last block
             self._lastblock = True
-        self._nextoffset = position + _BLOCK_LENGTH.size + abs(length)
-        self._dataoffset = position + _BLOCK_LENGTH.size + block.tell()
+        self._nextoffset = position + blocks.LENGTH.size + abs(length)
         (
             self._blocklength,
             self._maxid,
@@ -706,6 +744,10 @@ class LeafMatcher(W3LeafMatcher):
         ) = info
         self._minlength = byte_to_length(shortest)
         self._maxlength = byte_to_length(longest)
+
+
+def _slices(joined: bytes, size: int) -> tuple[bytes, ...]:
+    return tuple(joined[i : i + size] for i in range(0, len(joined), size))
 
 
 class InlineMatcher(ListMatcher):
@@ -1340,20 +1382,20 @@ def read_documents(reader, fieldname: str, word: str) -> list[int]:
     return _read(reader, fieldname, word, weights=False)[0]
 
 
-def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], array]:
-    """`read_documents` and their weights (the term's frequencies, float32 as Whoosh's
-    reader gives them), as two lists at nearly the speed of `read_documents`: (document,
-    weight) pairs cost ~2x, and a best match looks up only a few documents' weights in a
-    common word's (`scoring.BestMatchPostings`)."""
+def read_frequencies(reader, fieldname: str, word: str) -> tuple[list[int], list[float]]:
+    """`read_documents` and their weights (the term's frequencies: ints, as a block stores
+    whole numbers, `blocks.documents_and_weights`), as two lists at nearly the speed of
+    `read_documents`: (document, weight) pairs cost ~2x, and a best match looks up only a
+    few documents' weights in a common word's (`scoring.BestMatchPostings`)."""
     return _read(reader, fieldname, word, weights=True)
 
 
 # Postings kept per segment reader for one search (`forget_read`), in documents at most
-# (~40 MB: a list of ints and an array of floats).
+# (~48 MB: two lists of ints).
 READ_CACHE_SIZE = 1_000_000
 
 
-def _read(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:
+def _read(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], list | None]:
     """A term's documents in a segment and, if `weights`, their weights (else None), without
     the segment's deleted documents. Shared, not to be changed: kept on the reader until
     `forget_read`, because a search reads a word's postings in more than one of its parts
@@ -1377,28 +1419,28 @@ def forget_read(reader) -> None:
     reader.__dict__.pop("_searchkit_read_size", None)
 
 
-def _read_anew(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], array | None]:
+def _read_anew(reader, fieldname: str, word: str, weights: bool) -> tuple[list[int], list | None]:
     record = _record_of(reader, fieldname, word)
     if record is None:
         pairs = [] if _own_terms(reader) else _matcher_postings(reader, fieldname, word)
-        return [doc for doc, _ in pairs], array("f", [weight for _, weight in pairs])
+        return [doc for doc, _ in pairs], [weight for _, weight in pairs]
     offset, docs, inlined = _postings_place(record)
     if offset < 0:
         found = None
         if weights:
-            found = array("f", inlined) if inlined else array("f", repeat(1.0, len(docs)))
+            found = list(inlined) if inlined else [1] * len(docs)
     else:
-        docs, found = [], array("f") if weights else None
-        for _, block in _blocks(reader._terms._postfile, offset):
-            data = _block_data(*block)
-            docs.extend(accumulate(data[0]))
+        docs, found = [], [] if weights else None
+        for block, header in _blocks(reader._terms._postfile, offset):
+            block_docs, block_weights = blocks.documents_and_weights(block, header, weights)
+            docs += block_docs
             if weights:
-                found.extend(_block_weights(data[1], len(data[0])))
+                found += block_weights
     hidden = reader.deleted_docs_set
     if hidden:
         kept = [i for i, doc in enumerate(docs) if doc not in hidden]
         docs = [docs[i] for i in kept]
-        found = array("f", [found[i] for i in kept]) if weights else None
+        found = [found[i] for i in kept] if weights else None
     return docs, found
 
 
@@ -1447,47 +1489,35 @@ def _postings_place(record: bytes) -> tuple[int, list[int], list[int] | None]:
     return -1, list(ids), list(weights)
 
 
-_BLOCK_LENGTH = struct.Struct("!i")  # Whoosh's `read_int`
-
-
-def _blocks(postfile, offset: int) -> Iterator[tuple[int, tuple[bytes, int]]]:
-    """(its last document, (its data, its compression)) of each block of a term's postings
-    (`_block_data` decodes the data), laid out as Whoosh's `W3LeafMatcher` reads them: a tag,
-    then for each block its length (negative for the last), a pickled header and the
-    pickled data, compressed unless the compression is 0. Without Whoosh's matcher, which
-    costs ~20 µs a term more (most words have one block, and a keyword reads a dozen)."""
+def _blocks(postfile, offset: int) -> Iterator[tuple[bytes, blocks.Header]]:
+    """Each block of a term's postings (its bytes after its length) and its header, laid
+    out as `blocks.py` says: a tag, then for each block its length (negative for the last)
+    and the block. Without Whoosh's matcher, which costs ~20 µs a term more (most words
+    have one block, and a keyword reads a dozen)."""
     position = offset + len(WHOOSH3_HEADER_MAGIC)
     while True:
-        length, info, block = _block_at(postfile, position)
-        _, last_id, _, compression, _, _ = info
-        yield last_id, (block.read(), compression)
+        length = blocks.LENGTH.unpack(postfile.get(position, blocks.LENGTH.size))[0]
+        block = postfile.get(position + blocks.LENGTH.size, abs(length))
+        yield block, blocks.header_of(block)
         if length < 0:
             return
-        position += _BLOCK_LENGTH.size + abs(length)
+        position += blocks.LENGTH.size + abs(length)
 
 
-def _block_at(postfile, position: int) -> tuple[int, tuple, io.BytesIO]:
-    """The block at `position` of a postings file: its length (negative for a term's last
-    block), its pickled header (count, last id, max weight, compression, shortest and
+def _block_header(postfile, position: int) -> tuple[int, blocks.Header]:
+    """The length (negative for a term's last block) and the header of the block at
+    `position` of a postings file."""
+    raw = postfile.get(position, blocks.LENGTH.size + blocks.HEADER.size)
+    return blocks.LENGTH.unpack_from(raw)[0], blocks.header_of(raw[blocks.LENGTH.size :])
+
+
+def _whoosh_block_at(postfile, position: int) -> tuple[int, tuple, io.BytesIO]:
+    """A block in Whoosh's own layout (a term vector's): its length (negative for a term's
+    last block), its pickled header (count, last id, max weight, compression, shortest and
     longest length), and its bytes as a stream positioned after the header, at its data."""
-    length = _BLOCK_LENGTH.unpack(postfile.get(position, _BLOCK_LENGTH.size))[0]
-    block = io.BytesIO(postfile.get(position + _BLOCK_LENGTH.size, abs(length)))
+    length = blocks.LENGTH.unpack(postfile.get(position, blocks.LENGTH.size))[0]
+    block = io.BytesIO(postfile.get(position + blocks.LENGTH.size, abs(length)))
     return length, pickle.load(block), block
-
-
-def _block_data(data: bytes, compression: int) -> tuple:
-    """A block's (gaps between its ids, weights, values)."""
-    return pickle.loads(zlib.decompress(data) if compression else data)
-
-
-def _block_weights(weights, count: int) -> array:
-    """A block's weights as Whoosh's reader gives them (float32): its data holds None when
-    every weight is 1, one number when all are the same, else each (`_small_weights`)."""
-    if weights is None:
-        return array("f", repeat(1.0, count))
-    if isinstance(weights, float):
-        return array("f", repeat(weights, count))
-    return array("f", weights)
 
 
 def _matcher_postings(reader, fieldname: str, word: str) -> list[tuple[int, float]]:
@@ -1576,24 +1606,26 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
     info = _term_info(record)
     if info.is_inlined():
         ids, _, values = info.inlined_postings()
-        packed = values[0] if values and isinstance(values[0], str) else values
-        blocks = [(ids[-1], None)]
-        data_of = lambda block: (None, None, packed)  # noqa: E731
-        ids_of = lambda data: ids  # noqa: E731
-    else:
-        blocks = _blocks(reader._terms._postfile, info.extent()[0])
-        data_of = lambda block: _block_data(*block)  # noqa: E731
-        ids_of = lambda data: tuple(accumulate(data[0]))  # noqa: E731
+        packed = _unpack(values[0]) if values and isinstance(values[0], str) else values
+        postings = [(ids[-1], lambda: ids, lambda: packed)]
+    else:  # each block's documents and values decoded only if wanted (the parts apart)
+        postings = (
+            (
+                header.last,
+                partial(blocks.documents, block, header),
+                partial(blocks.values, block, header),
+            )
+            for block, header in _blocks(reader._terms._postfile, info.extent()[0])
+        )
     wanted, following = set(docs), 0  # docs[following]: the first not yet passed
     found = {}
-    for top, block in blocks:
+    for top, read_ids, read_values in postings:
         if following == len(docs):
             break
         if docs[following] > top:  # no wanted document in this block: not decoded
             continue
         end = bisect_right(docs, top, following)
-        data = data_of(block)
-        ids, block_docs = ids_of(data), docs[following:end]
+        ids, block_docs = read_ids(), docs[following:end]
         if 4 * len(block_docs) < len(ids):  # a few: look them up in the sorted ids
             hits = [
                 i for doc in block_docs if (i := bisect_left(ids, doc)) < len(ids) and ids[i] == doc
@@ -1601,7 +1633,7 @@ def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[i
         else:  # many: test every id (break-even ~30 of 128, measured)
             hits = [i for i, doc in enumerate(ids) if doc in wanted]
         if hits:
-            values = _unpack(data[2]) if isinstance(data[2], str) else data[2]
+            values = read_values()
             found.update((ids[i], set(decode(values[i]))) for i in hits)
         following = end
     return found

@@ -36,8 +36,9 @@ from .vocabulary import Vocabulary
 # 2: the join fields (title_joins, body_joins); 3: compact word positions (codec.WordPositions);
 # 4: the joins in each segment's join table (joins.py), not in Whoosh's term table;
 # 5: the terms in each segment's term table (terms.py), not in Whoosh's hash table;
-# 6: a document's stored body a record apart from its other stored fields (stored.py)
-FORMAT_VERSION = 6
+# 6: a document's stored body a record apart from its other stored fields (stored.py);
+# 7: postings blocks with documents and weights apart from positions (blocks.py)
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 META = "meta.json"
 LOCK = "LOCK"

@@ -423,23 +423,27 @@ def test_open_errors(tmp_path):
         Index.open(tmp_path / "index")
     meta["format"] = 1  # made by searchkit 0.1, before the join fields
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 1, expected 6"):
+    with pytest.raises(IncompatibleIndexError, match="index format 1, expected 7"):
         Index.open(tmp_path / "index")
     meta["format"] = 2  # before compact word positions (codec.WordPositions)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 2, expected 6"):
+    with pytest.raises(IncompatibleIndexError, match="index format 2, expected 7"):
         Index.open(tmp_path / "index")
     meta["format"] = 3  # before the join table (joins.py)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 3, expected 6"):
+    with pytest.raises(IncompatibleIndexError, match="index format 3, expected 7"):
         Index.open(tmp_path / "index")
     meta["format"] = 4  # before the term table (terms.py)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 4, expected 6"):
+    with pytest.raises(IncompatibleIndexError, match="index format 4, expected 7"):
         Index.open(tmp_path / "index")
     meta["format"] = 5  # before the stored body was a record of its own (stored.py)
     meta_path.write_text(json.dumps(meta))
-    with pytest.raises(IncompatibleIndexError, match="index format 5, expected 6"):
+    with pytest.raises(IncompatibleIndexError, match="index format 5, expected 7"):
+        Index.open(tmp_path / "index")
+    meta["format"] = 6  # before documents and weights were stored apart (blocks.py)
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(IncompatibleIndexError, match="index format 6, expected 7"):
         Index.open(tmp_path / "index")
 
 

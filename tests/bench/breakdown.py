@@ -19,12 +19,10 @@ from __future__ import annotations
 import cProfile
 import pickle
 import pstats
-import struct
-import zlib
 from collections import defaultdict
 from pathlib import Path
 
-from searchkit import Index, QueryError
+from searchkit import Index, QueryError, blocks
 from searchkit.codec import _WHOOSH, STORED_EXT, TERMS_EXT, _term_info, join_fields, join_table
 from searchkit.joins import RECORD_BYTES, encode_postings
 from searchkit.stored import PICKLE_PROTOCOL, StoredReader
@@ -209,19 +207,14 @@ def _join_parts(leaf, parts: dict[str, int]) -> None:
 
 
 def _block_positions(postfile, offset: int, length: int) -> int:
-    """How many of a term's postings bytes are positions: each block's compressed size
-    minus the size of the same block compressed without them."""
+    """How many of a term's postings bytes are positions: each block's second part, stored
+    apart from its documents and counts (`searchkit.blocks`)."""
     positions, position, end = 0, offset + 4, offset + length  # 4: the postings' magic
     while position < end:
-        size = abs(struct.unpack(">i", postfile.get(position, 4))[0])
-        raw = postfile.get(position + 4, size)
-        info = pickle.loads(raw)
-        data = raw[len(pickle.dumps(info, 2)) :]
-        level = info[3]
-        ids, weights, _ = pickle.loads(zlib.decompress(data) if level else data)
-        bare = pickle.dumps((ids, weights, None), 2)
-        positions += len(data) - len(zlib.compress(bare, level) if level else bare)
-        position += 4 + size
+        size = abs(blocks.LENGTH.unpack(postfile.get(position, blocks.LENGTH.size))[0])
+        header = blocks.header_of(postfile.get(position + blocks.LENGTH.size, blocks.HEADER.size))
+        positions += size - blocks.HEADER.size - header.first_part
+        position += blocks.LENGTH.size + size
     return positions
 
 
