@@ -3,15 +3,16 @@ merges them and reads their postings back, and named accessors for the few other
 privates searchkit needs.
 
 searchkit extends Whoosh's file format (`W3Codec`) through its own seams: a codec that
-inlines rare terms' postings, readers for every term record it writes (`LeafMatcher`,
-`InlineMatcher`), a posting pool (`TermPool`), a segment writer that merges segments a
-block at a time (`Writer`), a term table in every segment instead of Whoosh's hash table
-(`_FieldWriter`, `_TermsReader`; its format is `terms.py`), a join table in every segment
-(`JoinTableField`, `read_joins`; its format is `joins.py`), stored fields compressed
-against a dictionary of the segment's own documents (`_PerDocWriter`, `_PerDocReader`;
-their format is `stored.py`), and a merge policy that keeps at most two segments
-(`fold_into_largest`). Every Whoosh code path reads
-these segments back: searches, segment merges on commit, `add_reader`, deletions,
+inlines rare terms' postings and writes the others' blocks in a layout of its own
+(`_PostingsWriter`; its format is `blocks.py`), readers for every term record and block it
+writes (`LeafMatcher`, `InlineMatcher`), a posting pool (`TermPool`), a segment writer
+that merges segments a block at a time (`Writer`), a term table in every segment instead
+of Whoosh's hash table (`_FieldWriter`, `_TermsReader`; its format is `terms.py`), a join
+table in every segment (`JoinTableField`, `read_joins`; its format is `joins.py`), stored
+fields compressed against a dictionary of the segment's own documents (`_PerDocWriter`,
+`_PerDocReader`; their format is `stored.py`), and a merge policy that keeps at most two
+segments (`fold_into_largest`). Every Whoosh code path reads these segments back:
+searches, segment merges on commit, `add_reader`, deletions,
 `doc_count`. For speed the search path reads postings a block at a time (`read_documents`,
 `read_frequencies`, `read_positions`), below Whoosh's matcher API.
 What else needs a Whoosh private has a named function here (`set_total`, `finish_writer`,
@@ -178,9 +179,11 @@ class Codec(W3Codec):
     * the postings of a term in fewer than `INLINE_POSTINGS` documents are kept inside its
       term record, as Whoosh's format allows, instead of in a compressed block of their own
       (most joins and many words are that rare, and a block costs a pickle and a zlib call);
-    * a block's or term record's `WordPositions` values are one string (`_pack`), and its
+    * a term record's `WordPositions` values are one string (`_pack`), and its
       whole-number weights ints (`_small_weights`): with Whoosh's pickles of each value and
       float, positions were a third of the index (docs/internals.md, "Index format and size");
+    * a block keeps its documents and weights apart from its values (`blocks.py`), so that
+      reading a word's documents and frequencies does not inflate its positions;
     * the stored fields are compressed against a preset dictionary made from the segment's
       own documents (`stored.py`; `_PerDocWriter`, `_PerDocReader`), not each alone;
     * the terms and their records are in a sorted, front-coded term table (`terms.py`;
