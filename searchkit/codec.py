@@ -1431,7 +1431,7 @@ def _read_anew(reader, fieldname: str, word: str, weights: bool) -> tuple[list[i
     if offset < 0:
         found = None
         if weights:
-            found = list(inlined) if inlined else [1] * len(docs)
+            found = inlined if inlined else [1] * len(docs)
     else:
         docs, found = [], [] if weights else None
         for block, header in _blocks(reader._terms._postfile, offset):
