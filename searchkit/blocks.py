@@ -41,7 +41,9 @@ LENGTH = struct.Struct("!i")  # Whoosh's `write_int`
 HEADER = struct.Struct("<IIIdBBBcccI")
 NO_WEIGHTS = b"-"  # every weight is 1.0: none stored
 PACKED, PICKLED, NO_VALUES = b"0", b"p", b"-"
-_WHOLE_CODES = "BHI"  # the typecodes for whole numbers, smallest first
+# The typecodes for whole numbers, smallest first: 1, 2 and 4 bytes wherever a C int has 32
+# bits (every platform CPython supports), so the files read the same on each.
+_WHOLE_CODES = "BHI"
 _BIG_ENDIAN = sys.byteorder == "big"
 _RAW_DEFLATE = -15  # zlib's wbits for a deflate stream without zlib's header and checksum
 
