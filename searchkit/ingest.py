@@ -25,6 +25,8 @@ CHUNK = 16
 # workers outpace the writer, and `Pool.imap` keeps every result they send until it is
 # taken: a build of 200,000 news articles held ~800 MB of them by the time the workers
 # were done (the writer's RSS 590 -> 1,372 MB, while its posting pool spilled at 256 MB).
+# More than a chunk: the pool sends whole chunks, so with less the next result the caller
+# waits for could sit in a chunk waiting for room.
 AHEAD = 64 * CHUNK
 
 _worker_analyzer: Analyzer | None = None
