@@ -1499,9 +1499,8 @@ def _blocks(postfile, offset: int) -> Iterator[tuple[bytes, blocks.Header]]:
     have one block, and a keyword reads a dozen)."""
     position = offset + len(WHOOSH3_HEADER_MAGIC)
     while True:
-        length = blocks.LENGTH.unpack(postfile.get(position, blocks.LENGTH.size))[0]
-        block = postfile.get(position + blocks.LENGTH.size, abs(length))
-        yield block, blocks.header_of(block)
+        length, header = _block_header(postfile, position)
+        yield postfile.get(position + blocks.LENGTH.size, abs(length)), header
         if length < 0:
             return
         position += blocks.LENGTH.size + abs(length)
