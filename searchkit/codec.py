@@ -1536,12 +1536,12 @@ def _matcher_postings(reader, fieldname: str, word: str) -> list[tuple[int, floa
     return found
 
 
-def read_joins(reader, fieldname: str, join: str) -> list[tuple[int, int]]:
-    """(document, count) of a join's postings in a segment's join table, in document order,
-    without the segment's deleted documents; [] when no document has it. Raises
-    `joins.DamagedJoinTable` when the segment has no readable join table."""
-    documents, counts = _join_postings(reader, fieldname, join)
-    return list(zip(documents, counts, strict=True))
+def read_joins(reader, fieldname: str, join: str) -> tuple[list[int], list[int]]:
+    """The documents of a join's postings in a segment's join table, in document order,
+    without the segment's deleted documents, and their counts ([], [] when no document has
+    it), as `read_frequencies` gives a word's. Raises `joins.DamagedJoinTable` when the
+    segment has no readable join table."""
+    return _join_postings(reader, fieldname, join)
 
 
 def read_join_documents(reader, fieldname: str, join: str) -> list[int]:
@@ -1600,7 +1600,19 @@ def join_table(reader) -> joins.JoinTable:
 def read_positions(reader, fieldname: str, word: str, docs: list[int]) -> dict[int, set[int]]:
     """{document: positions of `word`} for those of `docs` (sorted live documents of the
     segment) that have it: a block at a time, decoding only the wanted postings (skipping
-    one posting at a time costs ~10x)."""
+    one posting at a time costs ~10x). When this search has read the word's documents
+    (`_read`), only those of `docs` it has are looked for: a text's proximity reads the
+    positions of every word containing it (新: 762 words), most of them in none of `docs`."""
+    kept = reader.__dict__.get("_searchkit_read", {}).get((fieldname, word))
+    if kept is not None:
+        having = kept[0]
+        docs = [
+            doc
+            for doc in docs
+            if (i := bisect_left(having, doc)) < len(having) and having[i] == doc
+        ]
+        if not docs:
+            return {}
     record = _record_of(reader, fieldname, word)
     if record is None:
         return {} if _own_terms(reader) else _matcher_positions(reader, fieldname, word, docs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, combinations
 
@@ -56,6 +56,9 @@ WORD_FILTER_CHARS = 30_000
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
 COUNTED_CACHE_SIZE = 200_000  # counted documents kept per searcher (`_counted_segments`)
+# `_Matches.counts` looks a word's postings up for each document wanted when they are this
+# many times more than the documents (a lookup costs ~8 postings walked), else walks them.
+LOOKUP_RATIO = 8
 
 
 class Contains(query.Query):
@@ -106,8 +109,17 @@ class Contains(query.Query):
 
     def _document_frequency(self, reader) -> int:
         """Roughly how many documents match: those with a word containing the text, plus one
-        (matches across word boundaries are rare, and counting them costs a search)."""
-        return 1 + sum(reader.doc_frequency(self.fieldname, w) for w in self.plan.full)
+        (matches across word boundaries are rare, and counting them costs a search).
+
+        Kept on the reader for the rest of the search (`forget_counts`): Whoosh sizes an
+        `And`'s parts to order them each time it makes its matcher, and a question's texts
+        are in its exact tier and again in its proximity part (新 is in 762 words: ~4 ms
+        of term lookups a time)."""
+        kept = reader.__dict__.setdefault("_searchkit_estimates", {})
+        key = (self.fieldname, self.plan.text)
+        if key not in kept:
+            kept[key] = 1 + sum(reader.doc_frequency(self.fieldname, w) for w in self.plan.full)
+        return kept[key]
 
     def matcher(self, searcher, context=None):
         if self.plan.empty or self.fieldname not in searcher.schema:
@@ -116,12 +128,13 @@ class Contains(query.Query):
         parent = searcher.get_parent()
         within = getattr(context, "within", None)  # the documents whose scores matter
         if self._is_counted(searcher):
-            counts, full, scoring = self._counted(searcher, context)
-            docs = sorted(counts if within is None else counts.keys() & within)
+            matches, scoring = self._counted(searcher, context)
+            counts = matches.counts(within)
+            docs = sorted(counts)
             if not docs:
                 return matching.NullMatcher()
             weights = list(map(counts.__getitem__, docs))
-            return CountedMatcher(docs, weights, self, reader, full, scoring)
+            return CountedMatcher(docs, weights, self, reader, matches.full, scoring)
         docs, weights, full = self._checked(reader, within)
         if not docs:
             return matching.NullMatcher()
@@ -134,22 +147,21 @@ class Contains(query.Query):
         With `within` in the context (`setwise`), only those documents are scored."""
         if self.plan.empty or not self._is_counted(searcher):
             return None
-        counts, _, scoring = self._counted(searcher, context)
-        within = getattr(context, "within", None)
-        if within is not None:
-            counts = {doc: counts[doc] for doc in counts.keys() & within}
+        matches, scoring = self._counted(searcher, context)
+        counts = matches.counts(getattr(context, "within", None))
         if not counts:  # (an empty index's reader has no length table)
             return {}
         return scoring.table(counts, field_lengths(searcher.reader(), self.fieldname))
 
     def documents(self, searcher, context=None) -> set[int] | None:
         """The documents the text is in, in the searcher's segment, for a text counted in
-        advance (None for another: they are known once its matcher has checked them)."""
+        advance (None for another: they are known once its matcher has checked them).
+        Shared: callers must not change it."""
         if self.plan.empty or self.fieldname not in searcher.schema:
             return set()
         if not self._is_counted(searcher):
             return None
-        return set(self._counted(searcher, context)[0])
+        return self._counted(searcher, context)[0].docs
 
     def _is_counted(self, searcher) -> bool:
         """Whether the text's matches are counted in advance (`_counts`): one run, in a
@@ -160,14 +172,14 @@ class Contains(query.Query):
             and JOINS.get(self.fieldname) in searcher.schema
         )
 
-    def _counted(self, searcher, context) -> tuple[dict[int, float], list[str], _Scoring]:
+    def _counted(self, searcher, context) -> tuple[_Matches, _Scoring]:
         """`_counts` of the searcher's segment, and the text's BM25 constants."""
         reader, parent = searcher.reader(), searcher.get_parent()
         counted = self._counted_segments(parent)
-        counts, full = counted[id(reader)] if id(reader) in counted else self._counts(reader)
-        # The matches of every segment are counted, so their number is exact.
-        df = sum(len(segment_counts) for segment_counts, _ in counted.values())
-        return counts, full, self._scoring(parent, context, df or len(counts))
+        matches = counted[id(reader)] if id(reader) in counted else self._counts(reader)
+        # The matches of every segment are found, so their number is exact.
+        df = sum(len(segment.docs) for segment in counted.values())
+        return matches, self._scoring(parent, context, df or len(matches.docs))
 
     def _scoring(self, parent, context, df: int | None = None) -> _Scoring:
         """BM25's constants for this text; `df` is its document frequency, if known."""
@@ -179,7 +191,7 @@ class Contains(query.Query):
             scored=context is None or context.weighting is not None,
         )
 
-    def _counted_segments(self, parent) -> dict[int, tuple[dict[int, float], list[str]]]:
+    def _counted_segments(self, parent) -> dict[int, _Matches]:
         """`_counts` of every segment of the searcher `parent`, by id of its reader: counted
         once for the whole search, so a query over several segments knows its exact document
         frequency (an estimate from the words' frequencies costs a term lookup for every word
@@ -196,19 +208,20 @@ class Contains(query.Query):
         if counted is None:
             leaves = [leaf for leaf, _ in parent.leaf_searchers()]
             counted = {id(leaf.reader()): self._counts(leaf.reader()) for leaf in leaves}
-            size = sum(len(counts) for counts, _ in counted.values())
-            kept = sum(len(counts) for each in cache.values() for counts, _ in each.values())
+            size = sum(len(matches.docs) for matches in counted.values())
+            kept = sum(len(matches.docs) for each in cache.values() for matches in each.values())
             if kept + size > COUNTED_CACHE_SIZE:
                 cache.clear()
             cache[key] = counted
         return counted
 
-    def _counts(self, reader) -> tuple[dict[int, float], list[str]]:
-        """For a one-run text: {document: weighted occurrences} in this segment, and the
-        words containing the text that it has. Occurrences inside a longer word and across
-        word boundaries weigh `IN_WORD_WEIGHT`."""
+    def _counts(self, reader) -> _Matches:
+        """For a one-run text: its matches in this segment (`_Matches`), the documents found
+        at C speed (a set of each word's list), their occurrences weighed only for those
+        asked for. Occurrences inside a longer word and across word boundaries weigh
+        `IN_WORD_WEIGHT`."""
         text, field = self.plan.text, self.fieldname
-        counts: dict[int, float] = {}
+        postings: list[tuple[float, list[int], Sequence[int]]] = []
         # The postings of the words the text is inside, and how often it is in each: only
         # the stored-text count below needs them, for its few documents.
         inside: list[tuple[int, list[int], array]] = []
@@ -219,23 +232,26 @@ class Contains(query.Query):
             if not docs:
                 continue
             full.append(word)
-            weight = 1.0 if word == text else IN_WORD_WEIGHT
-            postings = zip(docs, frequencies, strict=True)
-            if not counts:  # the first word's list as it is (0.0 + x is x): at C speed for the text
-                counts = dict(postings) if weight == 1.0 else {d: f * weight for d, f in postings}
-            else:
-                get = counts.get
-                for doc, frequency in postings:
-                    counts[doc] = get(doc, 0.0) + frequency * weight
+            postings.append((1.0 if word == text else IN_WORD_WEIGHT, docs, frequencies))
             if needs_inside:
                 inside.append((word.count(text), docs, frequencies))
-        if len(text) < 2 or not is_cjk(text):
-            return counts, full
+        crossing: dict[int, float] = {}
+        if len(text) == 2 and is_cjk(text):
+            # The join is the text: its postings count the crossings.
+            docs, frequencies = read_joins(reader, JOINS[field], text)
+            if docs:
+                postings.append((IN_WORD_WEIGHT, docs, frequencies))
+        elif len(text) > 2 and is_cjk(text):
+            crossing = self._crossing(reader, inside)
+        found = set().union(*(docs for _, docs, _ in postings))
+        found.update(crossing)
+        return _Matches(found, full, postings, crossing)
+
+    def _crossing(self, reader, inside) -> dict[int, float]:
+        """{document: weighted occurrences across token boundaries} of a Chinese text of
+        three characters or more; `inside`: as `_occurrences_inside` takes it."""
+        text, field = self.plan.text, self.fieldname
         joins = JOINS[field]
-        if len(text) == 2:  # the join is the text: its postings count the crossings
-            for doc, frequency in read_joins(reader, joins, text):
-                counts[doc] = counts.get(doc, 0.0) + frequency * IN_WORD_WEIGHT
-            return counts, full
         # The documents where each character pair crosses a token boundary (read once: the
         # rarest pairs and the phrases' boundaries below are among them).
         joined = {
@@ -255,6 +271,7 @@ class Contains(query.Query):
         # Where jieba cut the text into whole words, their positions confirm it; elsewhere
         # the stored text is normalized and counted (~65 µs a document), but for a synonym.
         phrases = _phrase_counts(reader, field, self.plan, candidates, joined, self.stored_text)
+        found = {}
         for doc in sorted(candidates):
             crossing = phrases.get(doc)
             if crossing is None and not self.stored_text:
@@ -263,8 +280,8 @@ class Contains(query.Query):
                 stored = normalize(stored_text(reader, doc, field))
                 crossing = stored.count(text) - _occurrences_inside(inside, doc)
             if crossing > 0:
-                counts[doc] = counts.get(doc, 0.0) + crossing * IN_WORD_WEIGHT
-        return counts, full
+                found[doc] = crossing * IN_WORD_WEIGHT
+        return found
 
     def _checked(self, reader, within: set[int] | None) -> tuple[list[int], list, list[str]]:
         """For a text not counted in advance (several runs, or a field without joins): the
@@ -386,6 +403,63 @@ class Contains(query.Query):
         ]
 
 
+@dataclass(frozen=True)
+class _Matches:
+    """A one-run text's matches in a segment (`Contains._counts`): the documents, the words
+    containing the text that the segment has, and what each document's weighted occurrences
+    are summed from, summed when asked for (`counts`).
+
+    A question's exact tier wants every document of each text (中国, 新: most of the news
+    articles), to intersect them and for the texts' document frequencies, but the weighted
+    occurrences only of the few documents that have them all (`setwise._within`). Summing
+    them for every document, a posting at a time in Python, was half of counting such a
+    text (新: 762 words, 160,000 postings on 60,000 articles)."""
+
+    docs: set[int]
+    full: list[str]
+    # (weight, documents, frequencies): each of the words' postings, in the plan's order,
+    # then a two-character text's join postings (its occurrences across a token boundary).
+    postings: list[tuple[float, list[int], Sequence[int]]]
+    crossing: dict[int, float]  # a longer text's weighted occurrences across boundaries
+
+    def counts(self, within: set[int] | None = None) -> dict[int, float]:
+        """{document: weighted occurrences} of every match, or of the matches in `within`:
+        each document's sum is made in the same order either way, so it is the same to the
+        bit. A word's postings are walked, or looked up for each document of a few."""
+        if within is None:
+            return self._all_counts()
+        docs = within & self.docs
+        counts: dict[int, float] = {}
+        get = counts.get
+        for weight, word_docs, frequencies in self.postings:
+            if len(docs) * LOOKUP_RATIO < len(word_docs):
+                for doc in docs:
+                    i = bisect_left(word_docs, doc)
+                    if i < len(word_docs) and word_docs[i] == doc:
+                        counts[doc] = get(doc, 0.0) + frequencies[i] * weight
+            else:
+                for doc, frequency in zip(word_docs, frequencies, strict=True):
+                    if doc in docs:
+                        counts[doc] = get(doc, 0.0) + frequency * weight
+        for doc in docs & self.crossing.keys():
+            counts[doc] = get(doc, 0.0) + self.crossing[doc]
+        return counts
+
+    def _all_counts(self) -> dict[int, float]:
+        counts: dict[int, float] = {}
+        for weight, docs, frequencies in self.postings:
+            postings = zip(docs, frequencies, strict=True)
+            if not counts:  # the first word's list as it is (0.0 + x is x): at C speed for the text
+                counts = dict(postings) if weight == 1.0 else {d: f * weight for d, f in postings}
+            else:
+                get = counts.get
+                for doc, frequency in postings:
+                    counts[doc] = get(doc, 0.0) + frequency * weight
+        for doc, crossing in self.crossing.items():
+            counts[doc] = counts.get(doc, 0.0) + crossing
+        return counts
+
+
 def _occurrences_inside(inside: list[tuple[int, list[int], array]], doc: int) -> int:
     """How often a text occurs inside the words of document `doc`: `inside` holds each word's
     (occurrences of the text in it, documents in order, their frequencies)."""
@@ -399,13 +473,16 @@ def _occurrences_inside(inside: list[tuple[int, list[int], array]], doc: int) ->
 
 def forget_counts(searcher) -> None:
     """Drop the texts' counts kept on `searcher` (`Contains._counted_segments`), and the
-    postings its segments' readers keep (`codec.forget_read`): they serve the parts of one
-    search. A new query counts its texts anew, even the words an earlier query shared, so
-    that its first run costs what a query new to the index costs (the figure docs/speed.md
-    measures), and the kept counts never outgrow one search's."""
+    postings and size estimates its readers keep (`codec.forget_read`,
+    `Contains._document_frequency`): they serve the parts of one search. A new query counts
+    its texts anew, even the words an earlier query shared, so that its first run costs what
+    a query new to the index costs (the figure docs/speed.md measures), and the kept counts
+    never outgrow one search's."""
     searcher.__dict__.pop("_searchkit_counts", None)
+    searcher.reader().__dict__.pop("_searchkit_estimates", None)
     for leaf, _ in searcher.leaf_searchers():
         forget_read(leaf.reader())
+        leaf.reader().__dict__.pop("_searchkit_estimates", None)
 
 
 def _phrase_counts(

@@ -148,9 +148,9 @@ def indexed_joins(path) -> dict[tuple[str, str], dict[str, int]]:
             ids = {docnum: fields["id"] for docnum, fields in leaf.iter_docs()}
             joins = {(field, join) for field, join, *_ in join_table(leaf).items()}
             for field, join in joins:
-                postings = read_joins(leaf, field, join)
-                assert read_join_documents(leaf, field, join) == [doc for doc, _ in postings]
-                for docnum, count in postings:
+                documents, counts = read_joins(leaf, field, join)
+                assert read_join_documents(leaf, field, join) == documents
+                for docnum, count in zip(documents, counts, strict=True):
                     found.setdefault((field, join), {})[ids[docnum]] = count
         segments = len(reader.leaf_readers())
     whoosh_index.close()

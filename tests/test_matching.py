@@ -295,6 +295,30 @@ def test_a_texts_counts_serve_one_search_and_a_new_query_counts_anew(handmade_in
     assert counted.count(("body", "缩表")) == 1  # counted again for a new query
 
 
+@pytest.mark.needs_corpus
+@pytest.mark.parametrize(
+    "text", ["新", "加息", "联储", "美联储加息", "逆回购", "mlf", "加息预期", "储加息"]
+)
+def test_a_texts_counts_of_some_documents_are_those_of_all_to_the_bit(corpus_index, text):
+    """A text's matches are found at C speed and its weighted occurrences summed only for
+    the documents asked for (`_Matches.counts(within)`): the same documents, and the same
+    sums to the bit, as summing them for every match, whether a word's postings are looked
+    up (a few documents) or walked (many)."""
+    searcher, matched = corpus_index._current_searcher(), 0
+    for fieldname in (TITLE, BODY):
+        query = contains(corpus_index, fieldname, text)
+        for leaf, _ in searcher.leaf_searchers():
+            matches = query._counts(leaf.reader())
+            every = matches.counts()
+            assert matches.docs == every.keys()
+            documents = sorted(every)
+            a_few = set(documents[::97]) | {leaf.reader().doc_count_all() - 1}
+            for within in (a_few, set(documents[::2]), set(range(leaf.reader().doc_count_all()))):
+                assert matches.counts(within) == {d: every[d] for d in within if d in every}
+            matched += len(every)
+    assert matched
+
+
 def _several_runs(text: str) -> str | None:
     """`text` from its first run to its last (as a query term is), if it has several runs
     and a Chinese one of two characters or more."""
@@ -379,7 +403,9 @@ def test_a_words_postings_are_read_once_a_search_and_forgotten_after_it(
     assert ("body", "缩表") in reads and len(reads) == len(set(reads))
     searcher = handmade_index._current_searcher()
     assert all(
-        "_searchkit_read" not in leaf.reader().__dict__ for leaf, _ in searcher.leaf_searchers()
+        "_searchkit_read" not in leaf.reader().__dict__
+        and "_searchkit_estimates" not in leaf.reader().__dict__  # (`_document_frequency`)
+        for leaf, _ in searcher.leaf_searchers()
     )
     reads.clear()
     handmade_index.search("缩表的影响")  # another query with one of the words
