@@ -215,9 +215,7 @@ def _scores(searcher, context, parts) -> dict[int, float]:
         if type(part) is query.Term and searcher.schema[part.fieldname].scorable:
             _add_term_scores(scores, searcher, part)
             continue
-        table = part.score_table(searcher, context) if hasattr(part, "score_table") else None
-        if table is None:
-            table = dict(scored_documents(part.matcher(searcher, context)))
+        table = part_table(part, searcher, context)
         if not scores:  # the first table as it is (0.0 + x is x): at C speed
             scores, get = table, table.get
             continue
@@ -230,6 +228,15 @@ def _scores(searcher, context, parts) -> dict[int, float]:
         for doc, score in table.items():
             scores[doc] = get(doc, 0.0) + score
     return scores
+
+
+def part_table(part: query.Query, searcher, context) -> dict[int, float]:
+    """{document: score} of a best match's part other than a word of a scored field: its
+    own table (`matching.Contains.score_table`), else what its matcher scores."""
+    table = part.score_table(searcher, context) if hasattr(part, "score_table") else None
+    if table is None:
+        table = dict(scored_documents(part.matcher(searcher, context)))
+    return table
 
 
 def scored_documents(matcher) -> Iterator[tuple[int, float]]:
@@ -289,25 +296,32 @@ SLACK = 1e-9
 
 
 def prunable(whoosh_query: query.Query, searcher) -> bool:
-    """Whether `BestMatchPostings` can rank `whoosh_query`: a `BestMatch` whose parts are all
-    words of scored fields."""
+    """Whether `BestMatchPostings` ranks `whoosh_query`: a `BestMatch` with words of scored
+    fields among its parts (a relaxed tier: a question's words, and as other parts the words
+    the vocabulary lacks and synonyms that are no indexed word, 人工智慧 for 人工智能). A
+    best match of texts alone (an exact tier) is ranked from its table, which the facets
+    share (`searching._matches`)."""
     if type(whoosh_query) is not BestMatch:
         return False
-    schema = searcher.schema
-    return all(
-        type(part) is query.Term and schema[part.fieldname].scorable
-        for part in whoosh_query.children()
-    )
+    return any(_is_word(part, searcher) for part in whoosh_query.children())
+
+
+def _is_word(part: query.Query, searcher) -> bool:
+    """Whether `part` is a word of a scored field, scored from its postings (`_Word`)."""
+    return type(part) is query.Term and searcher.schema[part.fieldname].scorable
 
 
 class BestMatchPostings:
     """A best match on words (`prunable`) in one segment: its words' postings, read once,
     ranked for any limit, mask and filter (`top`). A search may rank a tier twice, deeper
-    when near-duplicates fold (`searching._rows`), and reads the postings once."""
+    when near-duplicates fold (`searching._rows`), and reads the postings once. Its other
+    parts (texts the vocabulary lacks) are scored whole (`_Scored`) and ranked with them:
+    half the relaxed tiers of qbqtc's real queries have such a part, and scoring every
+    posting of their words grew with the archive as a headline's did."""
 
-    def __init__(self, best: BestMatch, searcher):
-        self.words = [_Word(searcher, term) for term in best.required]
-        self.extras = [_Word(searcher, term) for term in best.optional]
+    def __init__(self, best: BestMatch, searcher, context):
+        self.words = [_part(part, searcher, context) for part in best.required]
+        self.extras = [_part(part, searcher, context) for part in best.optional]
         self._found: set[int] | None = None
 
     def top(
@@ -422,7 +436,13 @@ def _contenders_of_most(
     return best[limit - 1], found
 
 
-def _score(doc: int, words: list[_Word], extras: list[_Word]) -> float:
+def _part(part: query.Query, searcher, context) -> _Word | _Scored:
+    if _is_word(part, searcher):
+        return _Word(searcher, part)
+    return _Scored(part_table(part, searcher, context))
+
+
+def _score(doc: int, words: list[_Word | _Scored], extras: list[_Word | _Scored]) -> float:
     """The document's score as `BestMatch.matcher` sums it: the required words in order,
     then the optional words' sum, added if any holds the document."""
     total = 0.0
@@ -486,11 +506,46 @@ class _Word:
                 scores[doc] += self.scale * tf / (tf + self.norm + self.slope * self.lengths[doc])
 
 
-def best_documents(best: BestMatch, searcher) -> set[int]:
+class _Scored:
+    """A best match's part that is not a word (`_Word`), as `_Word` offers it: its table
+    (`part_table`) as documents in order and their scores; its bound is its best score."""
+
+    def __init__(self, table: dict[int, float]):
+        self.docs = sorted(table)
+        self.scores = list(map(table.__getitem__, self.docs))
+        self.bound = max(self.scores, default=0.0)
+
+    def score_of(self, doc: int) -> float | None:
+        i = bisect_left(self.docs, doc)
+        if i == len(self.docs) or self.docs[i] != doc:
+            return None
+        return self.scores[i]
+
+    def add_to(self, scores: dict[int, float]) -> None:
+        get = scores.get
+        for doc, score in zip(self.docs, self.scores, strict=True):
+            scores[doc] = get(doc, 0.0) + score
+
+    def add_found(self, scores: dict[int, float]) -> None:
+        if len(scores) * 8 < len(self.docs):
+            for doc in scores:
+                score = self.score_of(doc)
+                if score is not None:
+                    scores[doc] += score
+            return
+        for doc, score in zip(self.docs, self.scores, strict=True):
+            if doc in scores:
+                scores[doc] += score
+
+
+def best_documents(best: BestMatch, searcher, context) -> set[int]:
     """Every document `best` (`prunable`) matches in the searcher's segment: those of its
-    required words, read without their frequencies (`codec.read_documents`)."""
+    required parts, a word's read without its frequencies (`codec.read_documents`)."""
     reader = searcher.reader()
     docs: set[int] = set()
-    for term in best.required:
-        docs.update(read_documents(reader, term.fieldname, term.text))
+    for part in best.required:
+        if _is_word(part, searcher):
+            docs.update(read_documents(reader, part.fieldname, part.text))
+        else:
+            docs.update(part_table(part, searcher, context))
     return docs

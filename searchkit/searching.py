@@ -356,7 +356,8 @@ def _best_postings(searcher, best: BestMatch) -> list[BestMatchPostings]:
     deeper (`_rows`) reads them once."""
     kept = searcher.__dict__.get("_searchkit_postings")
     if kept is None or kept[0] != best:
-        segments = [BestMatchPostings(best, sub) for sub, _ in searcher.leaf_searchers()]
+        context = searcher.context()
+        segments = [BestMatchPostings(best, sub, context) for sub, _ in searcher.leaf_searchers()]
         kept = searcher.__dict__["_searchkit_postings"] = (best, segments)
     return kept[1]
 
@@ -413,7 +414,7 @@ def _match_documents(searcher, whoosh_query) -> set[int]:
         docs = frozenset(
             doc + offset
             for subsearcher, offset in searcher.leaf_searchers()
-            for doc in best_documents(whoosh_query, subsearcher)
+            for doc in best_documents(whoosh_query, subsearcher, searcher.context())
         )
         _keep(cache, key, docs)
     return set(docs)

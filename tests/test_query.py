@@ -473,22 +473,29 @@ def _pages(index, questions: list[str]) -> list:
 def test_pruned_best_matches_search_as_scoring_every_posting(corpus_index, monkeypatch):
     """Headlines and questions searched with best matches ranked by MaxScore
     (`scoring.BestMatchPostings`) give the same hits, order, scores to the bit and totals, on every
-    page, newest first, uncollapsed and filtered, as with every posting scored."""
+    page, newest first, uncollapsed and filtered, as with every posting scored; also when
+    some of a best match's parts are texts rather than words (`scoring._Scored`)."""
     from corpus import FINANCE
 
     from searchkit import load_posts, scoring, searching
 
     titles = [post.title for post in list(load_posts(FINANCE))[::60]]
     questions = [*titles, "美联储加息对人民币汇率的影响", "央行 降准 -美元", "基金 的 风险"]
-    ranked = []
+    # Best matches with parts that are no indexed word: a synonym (人工智慧 of 人工智能),
+    # a word jieba cut that no post has (黄华麒是), letters and digits typed together.
+    questions += ["人工智能产业加速发展", "黄华麒是哪家公司的董事长", "3dmax2014安装教程"]
+    ranked, texts = [], []
 
     def top(postings, limit, *args):
         ranked.append(limit)
+        parts = postings.words + postings.extras
+        texts.extend(part for part in parts if isinstance(part, scoring._Scored))
         return original(postings, limit, *args)
 
     original = scoring.BestMatchPostings.top
     monkeypatch.setattr(scoring.BestMatchPostings, "top", top)
     pruned = _pages(corpus_index, questions)
     assert len(ranked) > len(questions)  # the relaxed tiers, at least, ranked by MaxScore
+    assert texts  # ... among them best matches with parts other than words
     monkeypatch.setattr(searching, "prunable", lambda best, searcher: False)
     assert _pages(corpus_index, questions) == pruned
