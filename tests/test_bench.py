@@ -168,3 +168,17 @@ def test_blockmax_counts_posts_a_block_bound_cannot_skip():
     # (1, 3) and, as pruning sees it, also by post 2, which that block spans.
     assert blockmax.unskippable([common, rare], block=2, loose=False, limit=1) == (4, 2, 3)
     assert blockmax.unskippable([common, rare], block=2, loose=True, limit=1) == (4, 2, 3)
+
+
+@pytest.mark.needs_corpus
+def test_growth_floor_reads_the_documents_of_every_word_a_search_names(finews_index):
+    """`--floor` unites the documents of the words the search's tiers name: at least the
+    documents the search finds (it counts these texts' matches from those words), and what
+    it read is forgotten after, as a search's is."""
+    for text in ["美联储缩表", "缩表", "美联储加息的影响有多大", "不存在的词语"]:
+        found = growth.least_work(finews_index, text)
+        assert found >= finews_index.search(text).total, text
+    searcher = finews_index._current_searcher()
+    assert all(
+        "_searchkit_read" not in leaf.reader().__dict__ for leaf, _ in searcher.leaf_searchers()
+    )
