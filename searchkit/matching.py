@@ -16,7 +16,7 @@ import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate, combinations
 
 from whoosh import matching, query
@@ -55,7 +55,9 @@ WORD_FILTER_CHARS = 30_000
 # What a synonym's phrase may cost (µs) to check by positions (`Contains(stored_text=False)`).
 PHRASE_READ_BUDGET = 64 * BLOCK_READ_COST
 CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
-COUNTED_CACHE_SIZE = 200_000  # counted documents kept per searcher (`_counted_segments`)
+# Postings of texts' matches kept per searcher (`_counted_segments`): each document's sum,
+# and the set of them when asked for, make at most two entries a posting.
+COUNTED_CACHE_SIZE = 500_000
 # `_Matches.counts` looks a word's postings up for each document wanted when they are this
 # many times more than the documents (a lookup costs ~8 postings walked), else walks them.
 LOOKUP_RATIO = 8
@@ -128,13 +130,12 @@ class Contains(query.Query):
         parent = searcher.get_parent()
         within = getattr(context, "within", None)  # the documents whose scores matter
         if self._is_counted(searcher):
-            matches, scoring = self._counted(searcher, context)
-            counts = matches.counts(within)
+            counts, full, scoring = self._counted(searcher, context)
             docs = sorted(counts)
             if not docs:
                 return matching.NullMatcher()
             weights = list(map(counts.__getitem__, docs))
-            return CountedMatcher(docs, weights, self, reader, matches.full, scoring)
+            return CountedMatcher(docs, weights, self, reader, full, scoring)
         docs, weights, full = self._checked(reader, within)
         if not docs:
             return matching.NullMatcher()
@@ -147,8 +148,7 @@ class Contains(query.Query):
         With `within` in the context (`setwise`), only those documents are scored."""
         if self.plan.empty or not self._is_counted(searcher):
             return None
-        matches, scoring = self._counted(searcher, context)
-        counts = matches.counts(getattr(context, "within", None))
+        counts, _, scoring = self._counted(searcher, context)
         if not counts:  # (an empty index's reader has no length table)
             return {}
         return scoring.table(counts, field_lengths(searcher.reader(), self.fieldname))
@@ -161,7 +161,7 @@ class Contains(query.Query):
             return set()
         if not self._is_counted(searcher):
             return None
-        return self._counted(searcher, context)[0].docs
+        return self._segment_matches(searcher)[0].docs
 
     def _is_counted(self, searcher) -> bool:
         """Whether the text's matches are counted in advance (`_counts`): one run, in a
@@ -172,14 +172,21 @@ class Contains(query.Query):
             and JOINS.get(self.fieldname) in searcher.schema
         )
 
-    def _counted(self, searcher, context) -> tuple[_Matches, _Scoring]:
-        """`_counts` of the searcher's segment, and the text's BM25 constants."""
-        reader, parent = searcher.reader(), searcher.get_parent()
-        counted = self._counted_segments(parent)
-        matches = counted[id(reader)] if id(reader) in counted else self._counts(reader)
+    def _counted(self, searcher, context) -> tuple[dict[int, float], list[str], _Scoring]:
+        """The text's weighted occurrences in the searcher's segment (`_Matches.counts`: of
+        the documents `within` in the context, if it has them), the words containing it
+        that the segment has, and its BM25 constants."""
+        matches, counted = self._segment_matches(searcher)
+        counts = matches.counts(getattr(context, "within", None))
         # The matches of every segment are found, so their number is exact.
-        df = sum(len(segment.docs) for segment in counted.values())
-        return matches, self._scoring(parent, context, df or len(matches.docs))
+        df = sum(len(segment) for segment in counted.values()) or len(matches)
+        return counts, matches.full, self._scoring(searcher.get_parent(), context, df)
+
+    def _segment_matches(self, searcher) -> tuple[_Matches, dict[int, _Matches]]:
+        """`_counts` of the searcher's segment, and those of every segment of its parent."""
+        reader = searcher.reader()
+        counted = self._counted_segments(searcher.get_parent())
+        return counted[id(reader)] if id(reader) in counted else self._counts(reader), counted
 
     def _scoring(self, parent, context, df: int | None = None) -> _Scoring:
         """BM25's constants for this text; `df` is its document frequency, if known."""
@@ -208,8 +215,8 @@ class Contains(query.Query):
         if counted is None:
             leaves = [leaf for leaf, _ in parent.leaf_searchers()]
             counted = {id(leaf.reader()): self._counts(leaf.reader()) for leaf in leaves}
-            size = sum(len(matches.docs) for matches in counted.values())
-            kept = sum(len(matches.docs) for each in cache.values() for matches in each.values())
+            size = sum(matches.size for matches in counted.values())
+            kept = sum(matches.size for each in cache.values() for matches in each.values())
             if kept + size > COUNTED_CACHE_SIZE:
                 cache.clear()
             cache[key] = counted
@@ -243,9 +250,7 @@ class Contains(query.Query):
                 postings.append((IN_WORD_WEIGHT, docs, frequencies))
         elif len(text) > 2 and is_cjk(text):
             crossing = self._crossing(reader, inside)
-        found = set().union(*(docs for _, docs, _ in postings))
-        found.update(crossing)
-        return _Matches(found, full, postings, crossing)
+        return _Matches(full, postings, crossing)
 
     def _crossing(self, reader, inside) -> dict[int, float]:
         """{document: weighted occurrences across token boundaries} of a Chinese text of
@@ -403,11 +408,12 @@ class Contains(query.Query):
         ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Matches:
-    """A one-run text's matches in a segment (`Contains._counts`): the documents, the words
-    containing the text that the segment has, and what each document's weighted occurrences
-    are summed from, summed when asked for (`counts`).
+    """A one-run text's matches in a segment (`Contains._counts`): the words containing the
+    text that the segment has, and the postings each document's weighted occurrences are
+    summed from; the set of the documents and their sums are made when asked for (`docs`,
+    `counts`), and kept for the search.
 
     A question's exact tier wants every document of each text (中国, 新: most of the news
     articles), to intersect them and for the texts' document frequencies, but the weighted
@@ -415,20 +421,51 @@ class _Matches:
     them for every document, a posting at a time in Python, was half of counting such a
     text (新: 762 words, 160,000 postings on 60,000 articles)."""
 
-    docs: set[int]
     full: list[str]
     # (weight, documents, frequencies): each of the words' postings, in the plan's order,
     # then a two-character text's join postings (its occurrences across a token boundary).
     postings: list[tuple[float, list[int], Sequence[int]]]
     crossing: dict[int, float]  # a longer text's weighted occurrences across boundaries
+    summed: dict[int, float] = field(default_factory=dict)  # the documents' sums so far
+    complete: bool = False  # whether `summed` has every match
+    _docs: set[int] | None = None
+
+    @property
+    def docs(self) -> set[int]:
+        """The documents (shared: callers must not change it), their set made when first
+        asked for (a keyword's exact tier sums every match, and needs no set)."""
+        if self._docs is None:
+            self._docs = set().union(*(docs for _, docs, _ in self.postings))
+            self._docs.update(self.crossing)
+        return self._docs
+
+    def __len__(self) -> int:
+        return len(self.summed) if self.complete else len(self.docs)
+
+    @property
+    def size(self) -> int:
+        """The postings the matches are summed from."""
+        return sum(len(docs) for _, docs, _ in self.postings) + len(self.crossing)
 
     def counts(self, within: set[int] | None = None) -> dict[int, float]:
-        """{document: weighted occurrences} of every match, or of the matches in `within`:
-        each document's sum is made in the same order either way, so it is the same to the
-        bit. A word's postings are walked, or looked up for each document of a few."""
-        if within is None:
-            return self._all_counts()
+        """{document: weighted occurrences} of every match, or of the matches in `within`
+        (shared: callers must not change it). Each document's sum is made once a search, in
+        the same order whichever documents are asked for, so it is the same to the bit: for
+        all matches at once when most are asked for, else for those not summed yet, a word's
+        postings walked, or looked up for each document of a few."""
+        if within is None or 2 * len(within) > len(self):
+            if not self.complete:
+                self.summed, self.complete = self._all_counts(), True
+            if within is None:
+                return self.summed
+            return {doc: self.summed[doc] for doc in within & self.summed.keys()}
         docs = within & self.docs
+        missing = docs - self.summed.keys()
+        if missing:
+            self.summed.update(self._some_counts(missing))
+        return {doc: self.summed[doc] for doc in docs}
+
+    def _some_counts(self, docs: set[int]) -> dict[int, float]:
         counts: dict[int, float] = {}
         get = counts.get
         for weight, word_docs, frequencies in self.postings:

@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from whoosh import collectors
-from whoosh.query import And, AndNot, DateRange, Term
+from whoosh.query import And, AndMaybe, AndNot, DateRange, Term
 from whoosh.searching import Results
 
 from . import collapse as collapse_module
 from . import query as query_module
-from . import suggest
+from . import setwise, suggest
 from .codec import set_total, stored_head
 from .documents import Document
 from .matching import forget_counts
 from .results import Hit, SearchResults
 from .scoring import BestMatch, BestMatchPostings, best_documents, prunable
-from .setwise import scored_table
 from .synonyms import Synonyms
 
 if TYPE_CHECKING:
@@ -281,7 +280,7 @@ def _top(searcher, whoosh_query, limit: int, mask, allowed: set[int] | None = No
     ~10% of a question's time on 19,803 documents once matchers hand over their scores.
     `mask`: documents left out; `allowed`: if given, the only documents kept."""
     started = time.monotonic()
-    if prunable(whoosh_query, searcher):
+    if prunable(whoosh_query, searcher) or setwise.ranks_apart(whoosh_query):
         top, docs = _best_top(searcher, whoosh_query, limit, mask, allowed)
     else:
         matches = _matches(searcher, whoosh_query)
@@ -320,24 +319,30 @@ class _Ranked:
 
 
 def _best_top(
-    searcher, best: BestMatch, limit: int, mask, allowed: set[int] | None
+    searcher, best: BestMatch | AndMaybe, limit: int, mask, allowed: set[int] | None
 ) -> tuple[list[tuple[float, int]], set[int]]:
     """`_top`'s best `limit` (score, document) and set of matches for a best match on words
-    (`scoring.BestMatchPostings`): only the documents that can rank are scored in full, so
-    the whole match list is never made, and what is kept per searcher is this answer, for
-    this limit and mask (without filters: their sets are large and change); another page,
-    a deeper rerun (`_rows`) or other filters rank again. The date sort needs only the
-    matches (`_match_documents`). The set is shared: callers must not change it."""
+    (`scoring.BestMatchPostings`) or an exact tier with its proximity part (`setwise.best_of`):
+    only the documents that can rank are scored in full, so the whole match list is never
+    made, and what is kept per searcher is this answer, for this limit and mask (without
+    filters: their sets are large and change); another page, a deeper rerun (`_rows`) or
+    other filters rank again. The date sort needs only the matches (`_match_documents`).
+    The set is shared: callers must not change it."""
     cache = searcher.__dict__.setdefault("_searchkit_matches", {})
     key = ("top", best, limit, frozenset(mask or ())) if allowed is None else None
     kept = cache.get(key) if key is not None else None
     if kept is not None:
         return kept.top, kept.docs
+    if type(best) is BestMatch:
+        rankers = [postings.top for postings in _best_postings(searcher, best)]
+    else:
+        context = searcher.context()
+        rankers = [
+            partial(setwise.best_of, best, sub, context) for sub, _ in searcher.leaf_searchers()
+        ]
     top, docs = [], set()
-    for (_, offset), postings in zip(
-        searcher.leaf_searchers(), _best_postings(searcher, best), strict=True
-    ):
-        found, scores = postings.top(limit, _local(mask, offset), _local(allowed, offset))
+    for (_, offset), rank in zip(searcher.leaf_searchers(), rankers, strict=True):
+        found, scores = rank(limit, _local(mask, offset), _local(allowed, offset))
         docs.update(found if not offset else [doc + offset for doc in found])
         top += [(score, doc + offset) for doc, score in scores.items()]
     if mask:
@@ -392,7 +397,7 @@ def _matches(searcher, whoosh_query) -> dict[int, float]:
         context = searcher.context()
         matches = {}
         for subsearcher, offset in searcher.leaf_searchers():
-            table = scored_table(whoosh_query, subsearcher, context)
+            table = setwise.scored_table(whoosh_query, subsearcher, context)
             if offset:
                 table = {doc + offset: score for doc, score in table.items()}
             matches.update(table)
@@ -405,6 +410,8 @@ def _match_documents(searcher, whoosh_query) -> set[int]:
     """Every document `whoosh_query` matches (a new set): a best match on words counts them
     from its words' documents alone (`scoring.best_documents`), kept per searcher like
     `_matches`."""
+    if setwise.ranks_apart(whoosh_query):  # the proximity part adds to scores only
+        return _match_documents(searcher, whoosh_query.a)
     if not prunable(whoosh_query, searcher):
         return set(_matches(searcher, whoosh_query))
     cache = searcher.__dict__.setdefault("_searchkit_matches", {})

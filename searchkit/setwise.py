@@ -14,10 +14,15 @@ even the floating-point sums are the same.
 
 Node types this module does not know are walked on their own, one match at a time
 (`scoring.scored_documents`), which finds the same matches.
+
+A search wants a tier's best few, not every score (`best_of`): a common query's exact tier
+(高质量发展: 10,000 of 60,000 articles) is ranked from its texts' scores and bounds of what
+their proximity can add, and spans are found only for the documents that can rank.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from whoosh import query
@@ -58,6 +63,58 @@ def scored_table(whoosh_query, searcher, context) -> Table:
             whoosh_query.matcher(searcher, _within(whoosh_query, searcher, context)), None
         )
     return table
+
+
+def ranks_apart(whoosh_query) -> bool:
+    """Whether `best_of` can rank `whoosh_query`: an exact tier with a proximity part, an
+    `AndMaybe` whose optional part is `Near`s (or one)."""
+    if type(whoosh_query) is not query.AndMaybe:
+        return False
+    optional = whoosh_query.b
+    parts = optional.subqueries if type(optional) is query.Or else [optional]
+    return all(isinstance(part, SpanNear) for part in parts)
+
+
+def best_of(
+    whoosh_query: query.AndMaybe,
+    searcher,
+    context,
+    limit: int,
+    excluded: set[int] | None = None,
+    allowed: set[int] | None = None,
+) -> tuple[set[int], Table]:
+    """Every document `whoosh_query` (`ranks_apart`) matches in the searcher's segment, and
+    the scores, bit for bit those of `scored_table`, of the documents that can be among the
+    best `limit` of them, not counting those in `excluded` nor (when given) those outside
+    `allowed` (`scoring.BestMatchPostings.top` for an exact tier).
+
+    Its required part is scored for every match, its proximity part for the documents whose
+    score plus the most proximity can add (each `Near` adds its two texts' scores where they
+    stand near: `_Tables.bounds`) can still reach the `limit`-th best: first the `limit` best
+    bounds, then every document whose bound reaches the `limit`-th best of their scores.
+    Finding the spans of every match was most of a common query's first run: 高质量发展
+    (10,056 exact matches of 60,000 articles) 168 of 214 ms."""
+    tables = _Tables()
+    required = whoosh_query.a
+    a = tables.of(required.matcher(searcher, _within(required, searcher, context)), None)
+    kept = a.keys() - excluded if excluded else set(a)
+    if allowed is not None:
+        kept &= allowed
+    optional = whoosh_query.b.matcher(searcher, _restricted(context, kept))
+    bounds = tables.bounds(optional)
+    if bounds is None:  # a part that must be walked: every document's score
+        return set(a), tables.and_maybe({doc: a[doc] for doc in kept}, optional)
+    most = {doc: a[doc] + bounds[doc] if doc in bounds else a[doc] for doc in kept}
+    first = heapq.nlargest(limit, most, key=most.__getitem__)
+    scores = tables.and_maybe({doc: a[doc] for doc in first}, optional)
+    if len(scores) == limit:
+        # A document's score is at most its bound (floating-point sums of fewer
+        # non-negative scores, in the same order, are no more), so those below the
+        # `limit`-th best score cannot rank; ties to it may, by their document numbers.
+        least = min(scores.values())
+        rest = {doc: a[doc] for doc in kept if most[doc] >= least and doc not in scores}
+        scores |= tables.and_maybe(rest, optional)
+    return set(a), scores
 
 
 def _within(whoosh_query, searcher, context):
@@ -121,6 +178,24 @@ class _Tables:
         where it matches too; `optional` is evaluated for `a`'s documents only."""
         b = self.of(optional, set(a)) if a else {}
         return {doc: a[doc] + b[doc] if doc in b else a[doc] for doc in a}
+
+    def bounds(self, matcher) -> Table | None:
+        """{document: the most a proximity part's matcher (unions of `Near`s of counted
+        texts) can score there}: what `of` gives if every `Near` stands near, found without
+        any spans; None for a matcher of another kind."""
+        kind = type(matcher)
+        if kind is UnionMatcher:
+            a, b = self.bounds(matcher.a), self.bounds(matcher.b)
+            if a is None or b is None:
+                return None
+            both = {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
+            return a | b | both
+        if isinstance(matcher, NullMatcherClass):
+            return {}
+        if isinstance(matcher, SpanNear.SpanNearMatcher) and _counted(matcher.a, matcher.b):
+            a, b = self.of(matcher.a, None), self.of(matcher.b, None)
+            return {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
+        return None
 
     def _near(self, matcher, within: set[int] | None) -> Table:
         """The documents of both texts where they stand near enough (`near`), scored as the

@@ -311,10 +311,13 @@ def test_a_texts_counts_of_some_documents_are_those_of_all_to_the_bit(corpus_ind
             matches = query._counts(leaf.reader())
             every = matches.counts()
             assert matches.docs == every.keys()
-            documents = sorted(every)
-            a_few = set(documents[::97]) | {leaf.reader().doc_count_all() - 1}
-            for within in (a_few, set(documents[::2]), set(range(leaf.reader().doc_count_all()))):
-                assert matches.counts(within) == {d: every[d] for d in within if d in every}
+            documents, count = sorted(every), leaf.reader().doc_count_all()
+            a_few = set(documents[::97]) | {count - 1}
+            for within in (a_few, set(documents[::2]), set(range(count))):
+                fresh = query._counts(leaf.reader())  # nothing summed yet
+                expected = {d: every[d] for d in within if d in every}
+                assert fresh.counts(within) == expected
+                assert fresh.counts(within) == expected  # again, from the sums kept
             matched += len(every)
     assert matched
 

@@ -499,3 +499,29 @@ def test_pruned_best_matches_search_as_scoring_every_posting(corpus_index, monke
     assert texts  # ... among them best matches with parts other than words
     monkeypatch.setattr(searching, "prunable", lambda best, searcher: False)
     assert _pages(corpus_index, questions) == pruned
+
+
+@pytest.mark.needs_corpus
+def test_exact_tiers_ranked_apart_search_as_scoring_every_match(corpus_index, monkeypatch):
+    """Common queries whose exact tier has many matches and a proximity part, ranked with
+    the spans of only the documents that can rank (`setwise.best_of`), give the same hits,
+    order, scores to the bit and totals, on every page, newest first, uncollapsed and
+    filtered, as with every match's spans found."""
+    from searchkit import searching, setwise
+
+    questions = ["美联储 加息", "央行 降准", "人民币 汇率", "市场 资金 流入", "美股 收盘 -纳指"]
+    ranked = []  # (matches kept, spans looked for)
+
+    def best_of(whoosh_query, searcher, context, limit, excluded=None, allowed=None):
+        found, scores = original(whoosh_query, searcher, context, limit, excluded, allowed)
+        ranked.append((len(found), len(scores)))
+        return found, scores
+
+    original = setwise.best_of
+    monkeypatch.setattr(setwise, "best_of", best_of)
+    pruned = _pages(corpus_index, questions)
+    assert any(scored < found for found, scored in ranked)  # some tiers left spans unfound
+    monkeypatch.setattr(setwise, "ranks_apart", lambda whoosh_query: False)
+    monkeypatch.setattr(searching, "_keep", lambda cache, key, value: None)  # nothing kept
+    corpus_index._current_searcher().__dict__.pop("_searchkit_matches", None)
+    assert _pages(corpus_index, questions) == pruned
