@@ -525,3 +525,28 @@ def test_exact_tiers_ranked_apart_search_as_scoring_every_match(corpus_index, mo
     monkeypatch.setattr(searching, "_keep", lambda cache, key, value: None)  # nothing kept
     corpus_index._current_searcher().__dict__.pop("_searchkit_matches", None)
     assert _pages(corpus_index, questions) == pruned
+
+
+@pytest.mark.needs_corpus
+def test_a_tier_after_a_full_page_is_counted_not_ranked(corpus_index, monkeypatch):
+    """Once the earlier tiers fill the page, a tier's matches are counted without ranking
+    them (`searching._matched`): the same totals, rows and hits on every page as when every
+    tier ranks its best."""
+    from searchkit import searching
+
+    questions = ["美联储 加息", "央行 降准", "人民币汇率", "美联储为什么要缩表？", "基金 -债券"]
+    counted = []
+
+    def matched(searcher, whoosh_query, filters, mask):
+        counted.append(whoosh_query)
+        return original(searcher, whoosh_query, filters, mask)
+
+    original = searching._matched
+    monkeypatch.setattr(searching, "_matched", matched)
+    unranked = _pages(corpus_index, questions)
+    assert counted  # some tiers came after a full page
+    ranking = lambda searcher, whoosh_query, filters, mask: searching._collect(  # noqa: E731
+        searcher, whoosh_query, 1, filters, mask, "relevance"
+    )
+    monkeypatch.setattr(searching, "_matched", ranking)
+    assert _pages(corpus_index, questions) == unranked
