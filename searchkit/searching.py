@@ -438,11 +438,11 @@ def _match_documents(searcher, whoosh_query) -> set[int]:
     key = ("docs", whoosh_query)
     docs = cache.get(key)
     if docs is None:
-        docs = frozenset(
-            doc + offset
-            for subsearcher, offset in searcher.leaf_searchers()
-            for doc in best_documents(whoosh_query, subsearcher, searcher.context())
-        )
+        context, found = searcher.context(), set()
+        for subsearcher, offset in searcher.leaf_searchers():
+            docs = best_documents(whoosh_query, subsearcher, context)
+            found |= docs if not offset else {doc + offset for doc in docs}
+        docs = frozenset(found)
         _keep(cache, key, docs)
     return set(docs)
 
