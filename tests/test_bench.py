@@ -182,3 +182,13 @@ def test_growth_floor_reads_the_documents_of_every_word_a_search_names(finews_in
     assert all(
         "_searchkit_read" not in leaf.reader().__dict__ for leaf, _ in searcher.leaf_searchers()
     )
+
+
+def test_topics_are_the_word_pairs_most_often_side_by_side_in_titles():
+    titles = ["美联储加息的影响", "美联储加息再次落地", "央行降息", "央行降息", "美联储加息"]
+    records = [{"title": title} for title in titles]
+    # 美联储加息 in three titles, 央行降息 in two; 的 is one character: 加息的 is no pair.
+    assert bench.topics(records, 2) == ["美联储加息", "央行降息"]
+    assert "加息的" not in bench.topics(records, 10)
+    # Counted once a title.
+    assert bench.topics([{"title": "美联储加息美联储加息"}], 5) == ["美联储加息", "加息美联储"]

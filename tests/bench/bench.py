@@ -60,7 +60,9 @@ How each figure is measured:
   third engine, interleaved with the two, also reads those: the "snippets read too" rows.
   Kinds: keyword (the public finance terms), natural-language (the first `--nl-queries`
   CMRC questions), headline (`--headlines` titles of the corpus, evenly spaced, as
-  questions), and "keyword + headline, half each": issue #15's own set (its table timed
+  questions), topic (the `--topics` pairs of words most often side by side in the corpus's
+  titles, typed together: 经济增长, 国务院常务会议; common subjects, thousands of posts
+  each), and "keyword + headline, half each": issue #15's own set (its table timed
   "100 queries, half finance terms, half news headlines used as questions" as one list),
   here every keyword and as many headlines, from the runs above (no query runs twice).
 - where a first run's time goes: each query kind again on a freshly opened index under
@@ -612,19 +614,42 @@ QUERY_KINDS = {
     "keyword": "keyword",
     "natural": "natural-language",
     "headline": "headline as question",
+    "topic": "common topic",
     "mixed": "keyword + headline, half each",
 }
 
 
 def query_sets(records: list[dict], options: argparse.Namespace) -> dict[str, list[str]]:
-    """The queries of each kind: the public finance terms, CMRC questions, and news
-    headlines of the corpus used as questions (`--headlines` of them, evenly spaced)."""
+    """The queries of each kind: the public finance terms, CMRC questions, news headlines of
+    the corpus used as questions (`--headlines` of them, evenly spaced), and common topics
+    (`topics`, `--topics` of them)."""
     questions = [q["query"] for q in read_jsonl(CMRC / "queries.jsonl")][: options.nl_queries]
     # Originals only: past the corpus's size the same headlines at every size, none twice.
     originals = [r for r in records if "copy" not in r]
     step = max(len(originals) // max(options.headlines, 1), 1)
     headlines = [r["title"] for r in originals[::step]][: options.headlines]
-    return {"keyword": read_terms(TERMS), "natural": questions, "headline": headlines}
+    sets = {"keyword": read_terms(TERMS), "natural": questions, "headline": headlines}
+    count = getattr(options, "topics", 0)
+    return sets | {"topic": topics(originals, count)} if count else sets
+
+
+def topics(records: list[dict], count: int) -> list[str]:
+    """The `count` pairs of words (of two Chinese characters or more) most often side by
+    side in the titles of `records`, each typed together as one query: 经济增长. Counted
+    once a title; ties in the order first met."""
+    import jieba
+
+    pairs: dict[str, int] = {}
+    for record in records:
+        words = list(jieba.cut(record["title"]))
+        side_by_side = [a + b for a, b in pairwise(words) if _chinese_word(a) and _chinese_word(b)]
+        for pair in dict.fromkeys(side_by_side):
+            pairs[pair] = pairs.get(pair, 0) + 1
+    return sorted(pairs, key=lambda pair: -pairs[pair])[:count]
+
+
+def _chinese_word(word: str) -> bool:
+    return len(word) > 1 and all("\u4e00" <= char <= "\u9fff" for char in word)
 
 
 def measure(spec: str, limit: int | None, options: argparse.Namespace, work: Path) -> dict:
@@ -1011,6 +1036,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nl-queries", type=int, default=300, metavar="N")
     parser.add_argument("--keyword-rounds", type=int, default=20, metavar="N")
     parser.add_argument("--headlines", type=int, default=50, metavar="N")
+    parser.add_argument("--topics", type=int, default=40, metavar="N")
     parser.add_argument("--cold-runs", type=int, default=5, metavar="N")
     parser.add_argument(
         "--cold-queries", default="缩表,美联储加息", help="comma-separated cold-start queries"

@@ -174,14 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="where the two indexes are (or are built)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--kinds", default="headline,natural", help="keyword, natural, headline")
+    parser.add_argument(
+        "--kinds", default="headline,natural", help="keyword, natural, headline, topic"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--tiers", action="store_true", help="time each part of a first run")
     parser.add_argument("--floor", action="store_true", help="time the least work instead")
     options = parser.parse_args(argv)
     options.folder.mkdir(parents=True, exist_ok=True)
     paths, records = indexes(options.folder)
-    sets = bench.query_sets(records, argparse.Namespace(nl_queries=300, headlines=50))
+    sets = bench.query_sets(records, argparse.Namespace(nl_queries=300, headlines=50, topics=40))
     queries = {kind: sets[kind] for kind in options.kinds.split(",")}
     if options.tiers:
         print_tiers(paths, queries, options.rounds)
