@@ -204,7 +204,7 @@ class Contains(query.Query):
         frequency (an estimate from the words' frequencies costs a term lookup for every word
         containing the text in every segment: on two segments, 3x the time of one).
 
-        Kept on the searcher by field and text (up to `COUNTED_CACHE_SIZE` documents in
+        Kept on the searcher by field and text (up to `COUNTED_CACHE_SIZE` postings in
         all) for the rest of the search, not per query: a question's proximity part counts
         the same body texts again in `Contains` of its own, and the relaxed tier a word the
         vocabulary lacks; that was ~a third of a headline's exact tier (measured on the
@@ -223,10 +223,10 @@ class Contains(query.Query):
         return counted
 
     def _counts(self, reader) -> _Matches:
-        """For a one-run text: its matches in this segment (`_Matches`), the documents found
-        at C speed (a set of each word's list), their occurrences weighed only for those
-        asked for. Occurrences inside a longer word and across word boundaries weigh
-        `IN_WORD_WEIGHT`."""
+        """For a one-run text: its matches in this segment (`_Matches`: the postings of the
+        words containing it and of its crossings, its documents and their weighted
+        occurrences made from them when asked for). Occurrences inside a longer word and
+        across word boundaries weigh `IN_WORD_WEIGHT`."""
         text, field = self.plan.text, self.fieldname
         postings: list[tuple[float, list[int], Sequence[int]]] = []
         # The postings of the words the text is inside, and how often it is in each: only

@@ -496,10 +496,7 @@ class _Word:
         """Add the word's scores to the documents of `scores` that hold it: a few looked up
         (a binary search each), many by walking the postings."""
         if len(scores) * 8 < len(self.docs):
-            for doc in scores:
-                score = self.score_of(doc)
-                if score is not None:
-                    scores[doc] += score
+            _add_looked_up(self, scores)
             return
         for doc, tf in zip(self.docs, self.weights, strict=True):
             if doc in scores:
@@ -528,14 +525,19 @@ class _Scored:
 
     def add_found(self, scores: dict[int, float]) -> None:
         if len(scores) * 8 < len(self.docs):
-            for doc in scores:
-                score = self.score_of(doc)
-                if score is not None:
-                    scores[doc] += score
+            _add_looked_up(self, scores)
             return
         for doc, score in zip(self.docs, self.scores, strict=True):
             if doc in scores:
                 scores[doc] += score
+
+
+def _add_looked_up(part: _Word | _Scored, scores: dict[int, float]) -> None:
+    """Add `part`'s scores to the documents of `scores` that hold it, each looked up."""
+    for doc in scores:
+        score = part.score_of(doc)
+        if score is not None:
+            scores[doc] += score
 
 
 def best_documents(best: BestMatch, searcher, context) -> set[int]:
