@@ -453,9 +453,9 @@ class _Matches:
         the same order whichever documents are asked for, so it is the same to the bit: for
         all matches at once when most are asked for, else for those not summed yet, a word's
         postings walked, or looked up for each document of a few."""
-        if within is None or 2 * len(within) > len(self):
-            if not self.complete:
-                self.summed, self.complete = self._all_counts(), True
+        if not self.complete and (within is None or 2 * len(within) > len(self)):
+            self.summed, self.complete = self._all_counts(), True
+        if self.complete:
             if within is None:
                 return self.summed
             return {doc: self.summed[doc] for doc in within & self.summed.keys()}
