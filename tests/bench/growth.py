@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parent))
 
 import bench  # noqa: E402
+from whoosh.query import Term  # noqa: E402
 
 from searchkit import Index  # noqa: E402
 from searchkit import query as query_module  # noqa: E402
@@ -104,7 +105,7 @@ def least_work(index: Index, text: str) -> int:
         for leaf in tier.leaves() if tier is not None else ():
             if isinstance(leaf, Contains):
                 words = [(leaf.fieldname, word) for word in leaf.plan.full]
-            elif hasattr(leaf, "text") and hasattr(leaf, "fieldname"):  # a word
+            elif isinstance(leaf, Term):  # a word
                 words = [(leaf.fieldname, leaf.text)]
             else:
                 continue
