@@ -413,3 +413,30 @@ def test_a_words_postings_are_read_once_a_search_and_forgotten_after_it(
     reads.clear()
     handmade_index.search("缩表的影响")  # another query with one of the words
     assert ("body", "缩表") in reads
+
+
+def test_a_words_term_record_is_looked_up_once_a_search_and_forgotten_after_it(
+    handmade_index, monkeypatch
+):
+    """A text is sized by the document frequencies of the words containing it, then its
+    words' postings are read: each word's term record is looked up in the term table once
+    a search (`codec._TermsReader.record`), and kept for that search only."""
+    from searchkit import terms
+
+    lookups = []
+    get = terms.TermTable.get
+
+    def looking_up(table, field, key):
+        lookups.append((field, key))
+        return get(table, field, key)
+
+    monkeypatch.setattr(terms.TermTable, "get", looking_up)
+    handmade_index.search("美联储什么时候开始缩表")
+    assert ("body", "缩表".encode()) in lookups and len(lookups) == len(set(lookups))
+    searcher = handmade_index._current_searcher()
+    readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+    assert all(not reader._terms._records for reader in readers)
+    assert all(reader.doc_frequency("body", "不是一个词的字串") == 0 for reader in readers)
+    lookups.clear()
+    handmade_index.search("缩表的影响")  # another query with one of the words: looked up anew
+    assert ("body", "缩表".encode()) in lookups

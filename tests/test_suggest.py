@@ -8,6 +8,7 @@ import pytest
 from corpus import FINANCE
 
 from searchkit import Index, load_posts
+from searchkit import suggest as suggest_module
 from searchkit.suggest import suggest
 
 pytestmark = pytest.mark.needs_corpus
@@ -88,3 +89,21 @@ def test_limit_and_order(vocab, df):
     assert len(set(found)) == len(found) and "缩标" not in found
     assert all(word in vocab and df(word) > 0 for word in found)
     assert suggest("缩标", vocab, df, limit=0) == []
+
+
+@pytest.mark.parametrize("listed", [0, 1 << 30])  # every term scanned for; every one listed
+@pytest.mark.parametrize("typed", ["索标", "缩标", "美连储", "梅联处", "一个", "货币政侧", "中"])
+def test_sound_alikes_are_the_same_listed_or_scanned_for(vocab, df, monkeypatch, listed, typed):
+    """`_Speller._sound_alikes` spells out the few combinations of homophones and looks each
+    up, or scans the words of the term's length: both find every vocabulary word of the
+    term's length whose characters each sound like the term's."""
+    monkeypatch.setattr(suggest_module, "SOUND_ALIKES_LISTED", listed)
+    expected = {
+        word
+        for word in vocab.words
+        if len(word) == len(typed)
+        and all(b in suggest_module._homophones(a) for a, b in zip(typed, word, strict=True))
+    }
+    found = suggest_module._Speller(vocab, df)._sound_alikes(typed)
+    assert found == expected
+    assert typed not in ("索标", "缩标") or "缩表" in found
