@@ -192,3 +192,15 @@ def test_topics_are_the_word_pairs_most_often_side_by_side_in_titles():
     assert "加息的" not in bench.topics(records, 10)
     # Counted once a title.
     assert bench.topics([{"title": "美联储加息美联储加息"}], 5) == ["美联储加息", "加息美联储"]
+
+
+def test_growth_slowest_prints_each_kinds_tails_and_its_slowest_queries(capsys):
+    paths = [Path("idx-100"), Path("idx-300")]
+    queries = {"headline": ["a", "b", "c"]}
+    spent = [{"headline": [1.0, 2.0, 3.0]}, {"headline": [2.0, 9.0, 4.0]}]
+    growth.print_slowest(paths, queries, spent, 2)
+    lines = capsys.readouterr().out.splitlines()
+    assert "| headline | idx-100 | 2.0 | 2.8 | 3.0 | 6 |" in lines
+    assert "| headline | idx-300 | 4.0 | 8.0 | 8.9 | 15 |" in lines
+    slowest = lines[lines.index("headline, slowest at idx-300 (ms at idx-100 / idx-300):") + 1 :]
+    assert slowest == ["      2.0     9.0  b", "      3.0     4.0  c"]

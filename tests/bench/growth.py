@@ -21,6 +21,11 @@ words) is most of a headline's first run.
 
     python tests/bench/growth.py /tmp/growth --kinds headline --tiers
 
+`--slowest N` prints the tails instead of the growth: each kind's p50, p90, p99 and sum at
+both sizes, and its N slowest queries (what a user waits longest for):
+
+    python tests/bench/growth.py /tmp/growth --kinds natural,headline,topic --slowest 10
+
 `--floor` times, instead of searches, the least that any search giving searchkit's results
 must do: make the plan, then read the documents of every word its tiers name (a text's: every
 word containing it) at C speed (`codec.read_documents`) and unite them, as its exact totals
@@ -171,6 +176,28 @@ def print_tiers(paths: list[Path], queries: dict[str, list[str]], rounds: int) -
             )
 
 
+def print_slowest(
+    paths: list[Path], queries: dict[str, list[str]], spent_by_size: list[dict], count: int
+) -> None:
+    """`--slowest N`: each kind's p50, p90, p99 and sum at both sizes, then its `count`
+    slowest queries at the larger size, with their times at both."""
+    print("| query kind | size | p50 ms | p90 ms | p99 ms | sum ms |")
+    print("|---|---|---:|---:|---:|---:|")
+    for kind in queries:
+        for path, spent in zip(paths, spent_by_size, strict=True):
+            cuts = statistics.quantiles(spent[kind], n=100, method="inclusive")
+            print(
+                f"| {kind} | {path.name} | {cuts[49]:.1f} | {cuts[89]:.1f} | {cuts[98]:.1f} "
+                f"| {sum(spent[kind]):.0f} |"
+            )
+    for kind, texts in queries.items():
+        small, large = (spent[kind] for spent in spent_by_size)
+        print(f"\n{kind}, slowest at {paths[-1].name} (ms at {paths[0].name} / {paths[-1].name}):")
+        ranked = sorted(zip(texts, small, large, strict=True), key=lambda row: -row[2])
+        for text, a, b in ranked[:count]:
+            print(f"  {a:7.1f} {b:7.1f}  {text}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="where the two indexes are (or are built)")
@@ -181,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--tiers", action="store_true", help="time each part of a first run")
     parser.add_argument("--floor", action="store_true", help="time the least work instead")
+    parser.add_argument(
+        "--slowest", type=int, default=0, metavar="N", help="the tails: N slowest of each kind"
+    )
     options = parser.parse_args(argv)
     options.folder.mkdir(parents=True, exist_ok=True)
     paths, records = indexes(options.folder)
@@ -189,14 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     if options.tiers:
         print_tiers(paths, queries, options.rounds)
         return 0
-    p50 = {}
+    p50, spent_by_size = {}, []
     for path in paths:
         run = least_work if options.floor else Index.search
         times = first_runs(path, queries, options.rounds, run)
+        spent_by_size.append(times)
         if "keyword" in times and "headline" in times:  # the issue's set, as bench.mixed takes it
             keywords = times["keyword"]
             times["half each"] = keywords + times["headline"][: len(keywords)]
         p50[path.name] = {kind: statistics.median(spent) for kind, spent in times.items()}
+    if options.slowest:
+        print_slowest(paths, queries, spent_by_size, options.slowest)
+        return 0
     if options.json:
         print(json.dumps(p50))
         return 0
