@@ -397,9 +397,10 @@ class _TermsReader(base.TermsReader):
     def record(self, fieldname: str, tbytes: bytes) -> bytes | None:
         """The term's record (None: the field has no such term), kept until `forget_read`
         (at the end of each search, up to `RECORDS_KEPT`): a search looks a text's words up
-        once to size it (`matching.Contains._document_frequency`) and again to read their
-        postings, and a common character is in hundreds of words (大: 1,500 at 60,000
-        articles, ~5 µs a lookup)."""
+        once to size it (`doc_frequency`, for `matching.Contains._document_frequency`) and
+        again to read their postings (`_record_of`), and a common character is in hundreds
+        of words (大: 1,500 at 60,000 articles, ~5 µs a lookup). `term_info` (Whoosh's
+        matchers: a merge asks it of every term) looks the table up itself."""
         key = (fieldname, tbytes)
         records = self._records
         if key in records:
@@ -432,7 +433,7 @@ class _TermsReader(base.TermsReader):
         return (((name, key), _term_info(record)) for name, key, record in items)
 
     def term_info(self, fieldname, tbytes):
-        record = self.record(fieldname, tbytes)
+        record = self._table.get(fieldname, tbytes)
         if record is None:
             raise TermNotFound(f"No term {fieldname}:{tbytes!r}")
         return _term_info(record)
