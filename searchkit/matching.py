@@ -33,8 +33,8 @@ from .codec import (
     read_positions,
     stored_text,
 )
-from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan
-from .schema import JOINS
+from .plan import PHRASE_TEXT_LENGTH, PHRASE_WORDS, ContainsPlan, make_plan
+from .schema import BODY, JOINS
 from .scoring import ScoredMatcher, bm25, bm25_table, field_lengths, idf
 
 # A whole-word occurrence counts fully; the same characters inside a longer word, or across
@@ -58,6 +58,9 @@ CHAIN_CUTS = PHRASE_WORDS - 1  # token boundaries inside a synonym, at most
 # Postings of texts' matches kept per searcher (`_counted_segments`): each document's sum,
 # and the set of them when asked for, make at most two entries a posting.
 COUNTED_CACHE_SIZE = 500_000
+# A query word that is one character whose words have more body postings than this many
+# times the posts is in nearly every post (`in_nearly_every_post`).
+EVERYWHERE_POSTINGS = 2.0
 # `_Matches.counts` looks a word's postings up for each document wanted when they are this
 # many times more than the documents (a lookup costs ~8 postings walked), else walks them.
 LOOKUP_RATIO = 8
@@ -506,6 +509,16 @@ def _occurrences_inside(inside: list[tuple[int, list[int], array]], doc: int) ->
         if i < len(docs) and docs[i] == doc:
             total += int(frequencies[i]) * times
     return total
+
+
+def in_nearly_every_post(searcher, vocab, character: str) -> bool:
+    """Whether the posts' bodies have the words containing `character` more than
+    `EVERYWHERE_POSTINGS` times as often as there are posts (the sum of their document
+    frequencies, which `Contains` sizes a text by): a character such a query word nearly
+    every post contains (新, 大, 人 in news; 杀, 猫 are far below), see `query.build`."""
+    reader = searcher.reader()
+    text = Contains(BODY, make_plan(character, vocab))
+    return text._document_frequency(reader) > EVERYWHERE_POSTINGS * reader.doc_count()
 
 
 def forget_counts(searcher) -> None:

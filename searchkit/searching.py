@@ -27,7 +27,7 @@ from . import query as query_module
 from . import setwise, suggest
 from .codec import set_total, stored_head
 from .documents import Document
-from .matching import forget_counts
+from .matching import forget_counts, in_nearly_every_post
 from .results import Hit, SearchResults
 from .scoring import BestMatch, BestMatchPostings, best_documents, prunable
 from .synonyms import Synonyms
@@ -60,7 +60,8 @@ def search(
     forget_counts(searcher)  # those of a search that raised
     vocab = index._loaded_vocabulary()
     synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
-    plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms)
+    everywhere = partial(in_nearly_every_post, searcher, vocab)
+    plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms, everywhere)
     filters = _filters(since, until, category, tag)
     keys = collapse_module.document_keys(searcher) if collapse else None
     shared = collapse_module.shared_key_documents(searcher) if keys is not None else None

@@ -550,3 +550,59 @@ def test_a_tier_after_a_full_page_is_counted_not_ranked(corpus_index, monkeypatc
     )
     monkeypatch.setattr(searching, "_matched", ranking)
     assert _pages(corpus_index, questions) == unranked
+
+
+def test_a_character_nearly_every_post_has_is_not_required_by_the_exact_tier(tmp_path):
+    """学校总占地面积 is searched as 学校, 总, 占地面积: a post must hold every word to be a
+    full match, but 总 is in nearly every post here (its words 总体, 总结, 总是 have more
+    postings than twice the posts), so requiring it filters nothing and costs the postings
+    of every word containing it: a post with 学校 and 占地面积 is a full match without it,
+    and 总 still adds to the best match. A rarer character (杀) stays required."""
+    from searchkit.matching import in_nearly_every_post
+    from searchkit.query import build
+
+    filler = "总体而言，总结起来，总是如此。"
+    index = Index.create(tmp_path / "index")
+    index.add(
+        [
+            Document(id="1", title="学校概况", body="学校占地面积很大。" + filler),
+            Document(id="2", title="学校概况", body="学校占地面积很大。"),
+            Document(id="3", title="新闻", body=filler + "凶手杀人。"),
+            Document(id="4", title="新闻", body=filler),
+        ]
+    )
+    searcher, vocab = index.searcher(), index.vocabulary()
+    assert in_nearly_every_post(searcher, vocab, "总")
+    assert not in_nearly_every_post(searcher, vocab, "杀")
+    results = index.search("学校总占地面积")
+    assert sorted(exact_ids(results)) == ["1", "2"] and results.total == 2
+    plan = build(parse("学校总占地面积"), vocab, index.analyzer, False, None, lambda c: c == "总")
+    texts = {leaf.plan.text for leaf in plan.exact.leaves() if hasattr(leaf, "plan")}
+    assert texts == {"学校", "占地面积"}
+    relaxed = {
+        leaf.plan.text if hasattr(leaf, "plan") else leaf.text for leaf in plan.relaxed.leaves()
+    }
+    assert "总" in relaxed
+    # Without the test, or in exact mode, every word is required as before.
+    plan = build(parse("学校总占地面积"), vocab, index.analyzer, False)
+    assert "总" in {leaf.plan.text for leaf in plan.exact.leaves() if hasattr(leaf, "plan")}
+    assert exact_ids(index.search("学校总占地面积", exact_only=True)) == []
+    # A rarer character stays required: only post 3 has 杀 with 凶手.
+    assert exact_ids(index.search("凶手杀")) == ["3"]
+    index.close()
+
+
+def test_a_text_of_common_characters_alone_still_requires_them(tmp_path):
+    """When every word of a split text is such a character, none is left out: the exact
+    tier would require nothing."""
+    from searchkit.query import build
+
+    index = Index.create(tmp_path / "index")
+    index.add([Document(id="1", title="", body="猫怎么养")])
+    vocab = index.vocabulary()
+    plan = build(parse("猫怎么养"), vocab, index.analyzer, False, None, lambda c: True)
+    assert {leaf.plan.text for leaf in plan.exact.leaves() if hasattr(leaf, "plan")} == {
+        "猫",
+        "养",
+    }
+    index.close()

@@ -42,6 +42,7 @@ import json
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 # Appended: tests/test_bench.py imports this module, and tests/bench has a history.py of
@@ -54,7 +55,7 @@ from whoosh.query import Term  # noqa: E402
 from searchkit import Index  # noqa: E402
 from searchkit import query as query_module  # noqa: E402
 from searchkit.codec import read_documents  # noqa: E402
-from searchkit.matching import Contains, forget_counts  # noqa: E402
+from searchkit.matching import Contains, forget_counts, in_nearly_every_post  # noqa: E402
 from searchkit.searching import collect  # noqa: E402
 
 PARTS = ("plan", "exact", "synonym", "relaxed")
@@ -101,10 +102,7 @@ def least_work(index: Index, text: str) -> int:
     its tiers name, read as a search reads them (and forgotten after, as a search's are).
     Returns the number of documents."""
     searcher = index.searcher()
-    vocab = index._loaded_vocabulary()  # private: a benchmark's view
-    plan = query_module.build(
-        query_module.parse(text), vocab, index.analyzer, False, index.synonyms()
-    )
+    plan = search_plan(index, text)
     found: set[int] = set()
     for tier in (plan.exact, plan.synonym, plan.relaxed):
         for leaf in tier.leaves() if tier is not None else ():
@@ -120,6 +118,14 @@ def least_work(index: Index, text: str) -> int:
                     found.update(documents if not offset else [d + offset for d in documents])
     forget_counts(searcher)
     return len(found)
+
+
+def search_plan(index: Index, text: str) -> query_module.QueryPlan:
+    """The plan `searching.search` makes for `text` (default options)."""
+    searcher, vocab = index.searcher(), index._loaded_vocabulary()  # private: a bench's view
+    everywhere = partial(in_nearly_every_post, searcher, vocab)
+    parsed = query_module.parse(text)
+    return query_module.build(parsed, vocab, index.analyzer, False, index.synonyms(), everywhere)
 
 
 def tier_runs(path: Path, queries: list[str], rounds: int) -> dict[str, list[float]]:
@@ -140,10 +146,9 @@ def timed_parts(index: Index, text: str) -> dict[str, tuple[float, int]]:
     """(CPU seconds, matches) of each part of `text`'s search (`PARTS`; the plan's matches
     0), run as `searching.search` runs them (each tier masked by the earlier tiers' hits),
     without folding near-duplicates into rows and without the hits' stored fields."""
-    searcher, synonyms = index.searcher(), index.synonyms()
-    vocab = index._loaded_vocabulary()  # private: a benchmark's view
+    searcher = index.searcher()
     started = time.thread_time()
-    plan = query_module.build(query_module.parse(text), vocab, index.analyzer, False, synonyms)
+    plan = search_plan(index, text)
     parts = {"plan": (time.thread_time() - started, 0)}
     seen: set[int] = set()
     for part in PARTS[1:]:
