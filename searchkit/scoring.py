@@ -366,7 +366,7 @@ class BestMatchPostings:
                 if counting:
                     found.update(word.docs)
                 word.add_found(contenders)
-                if len(contenders) > limit:
+                if word.docs and len(contenders) > limit:  # (a word no post has: no change)
                     contenders = _contenders(contenders, limit, left)[1] or contenders
         scores = partial if contenders is None else contenders
         if scores:
