@@ -517,8 +517,9 @@ def in_nearly_every_post(searcher, vocab, character: str) -> bool:
     frequencies, which `Contains` sizes a text by): a character such a query word nearly
     every post contains (新, 大, 人 in news; 杀, 猫 are far below), see `query.build`."""
     reader = searcher.reader()
+    posts = reader.doc_count()
     text = Contains(BODY, make_plan(character, vocab))
-    return text._document_frequency(reader) > EVERYWHERE_POSTINGS * reader.doc_count()
+    return posts > 0 and text._document_frequency(reader) > EVERYWHERE_POSTINGS * posts
 
 
 def forget_counts(searcher) -> None:

@@ -563,6 +563,7 @@ def test_a_character_nearly_every_post_has_is_not_required_by_the_exact_tier(tmp
 
     filler = "总体而言，总结起来，总是如此。"
     index = Index.create(tmp_path / "index")
+    assert not in_nearly_every_post(index.searcher(), index.vocabulary(), "总")  # no posts
     index.add(
         [
             Document(id="1", title="学校概况", body="学校占地面积很大。" + filler),
