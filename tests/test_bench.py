@@ -204,3 +204,9 @@ def test_growth_slowest_prints_each_kinds_tails_and_its_slowest_queries(capsys):
     assert "| headline | idx-300 | 4.0 | 8.0 | 8.9 | 15 |" in lines
     slowest = lines[lines.index("headline, slowest at idx-300 (ms at idx-100 / idx-300):") + 1 :]
     assert slowest == ["      2.0     9.0  b", "      3.0     4.0  c"]
+
+
+@pytest.mark.needs_corpus
+def test_growth_times_real_users_queries_as_typed():
+    typed = growth.typed_queries(50)
+    assert len(typed) == 50 and all(isinstance(query, str) and query for query in typed)

@@ -25,6 +25,7 @@ words) is most of a headline's first run.
 both sizes, and its N slowest queries (what a user waits longest for):
 
     python tests/bench/growth.py /tmp/growth --kinds natural,headline,topic --slowest 10
+    python tests/bench/growth.py /tmp/growth --kinds qbqtc --slowest 10   # real users' typing
 
 `--floor` times, instead of searches, the least that any search giving searchkit's results
 must do: make the plan, then read the documents of every word its tiers name (a text's: every
@@ -61,6 +62,14 @@ from searchkit.searching import collect  # noqa: E402
 PARTS = ("plan", "exact", "synonym", "relaxed")
 
 SIZES = (None, 60_000)  # the whole news corpus (19,547), and filled up with copies
+QBQTC = bench.SHARED / "qbqtc" / "queries.jsonl"
+
+
+def typed_queries(count: int = 400) -> list[str]:
+    """`--kinds qbqtc`: the first `count` of qbqtc's real users' queries (evaluation data
+    beside the repository, never shipped), searched on the news index for how people type,
+    not for their answers: the set's labels are for its own page titles."""
+    return [query["query"] for query in bench.read_jsonl(QBQTC)][:count]
 
 
 def indexes(folder: Path) -> tuple[list[Path], list[dict]]:
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="where the two indexes are (or are built)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--kinds", default="headline,natural", help="keyword, natural, headline, topic"
+        "--kinds", default="headline,natural", help="keyword, natural, headline, topic, qbqtc"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--tiers", action="store_true", help="time each part of a first run")
@@ -224,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     options.folder.mkdir(parents=True, exist_ok=True)
     paths, records = indexes(options.folder)
     sets = bench.query_sets(records, argparse.Namespace(nl_queries=300, headlines=50, topics=40))
-    queries = {kind: sets[kind] for kind in options.kinds.split(",")}
+    kinds = options.kinds.split(",")
+    if "qbqtc" in kinds:
+        sets["qbqtc"] = typed_queries()
+    queries = {kind: sets[kind] for kind in kinds}
     if options.tiers:
         print_tiers(paths, queries, options.rounds)
         return 0
