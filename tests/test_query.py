@@ -584,7 +584,7 @@ def test_a_character_nearly_every_post_has_is_not_required_by_the_exact_tier(tmp
         leaf.plan.text if hasattr(leaf, "plan") else leaf.text for leaf in plan.relaxed.leaves()
     }
     assert "总" in relaxed
-    # Without the test, or in exact mode, every word is required as before.
+    # Without `everywhere`, or in exact mode, every word is required as before.
     plan = build(parse("学校总占地面积"), vocab, index.analyzer, False)
     assert "总" in {leaf.plan.text for leaf in plan.exact.leaves() if hasattr(leaf, "plan")}
     assert exact_ids(index.search("学校总占地面积", exact_only=True)) == []
