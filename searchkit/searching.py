@@ -59,9 +59,7 @@ def search(
     searcher = index._current_searcher()
     forget_counts(searcher)  # those of a search that raised
     vocab = index._loaded_vocabulary()
-    synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
-    everywhere = partial(in_nearly_every_post, searcher, vocab)
-    plan = query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms, everywhere)
+    plan = _plan(index, searcher, vocab, parsed, exact_only, synonyms)
     filters = _filters(since, until, category, tag)
     keys = collapse_module.document_keys(searcher) if collapse else None
     shared = collapse_module.shared_key_documents(searcher) if keys is not None else None
@@ -111,6 +109,16 @@ def search(
         suggestion,
         total - rows,
     )
+
+
+def _plan(
+    index: Index, searcher, vocab, parsed, exact_only: bool, synonyms
+) -> query_module.QueryPlan:
+    """The tiers' queries of `parsed` (`query.build`), with the synonyms the search asked
+    for (`Index._synonyms`) and the test of a character nearly every post contains."""
+    synonyms = Synonyms.empty() if exact_only else index._synonyms(synonyms)
+    everywhere = partial(in_nearly_every_post, searcher, vocab)
+    return query_module.build(parsed, vocab, index.analyzer, exact_only, synonyms, everywhere)
 
 
 def _rows(

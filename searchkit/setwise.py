@@ -163,9 +163,7 @@ class _Tables:
         if kind is AndMaybeMatcher:
             return self.and_maybe(self.of(matcher.a, within), matcher.b)
         if kind is UnionMatcher:
-            a, b = self.of(matcher.a, within), self.of(matcher.b, within)
-            both = {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
-            return a | b | both
+            return _union(self.of(matcher.a, within), self.of(matcher.b, within))
         if kind is WrappingMatcher:
             boost = matcher.boost
             return {doc: score * boost for doc, score in self.of(matcher.child, within).items()}
@@ -186,10 +184,7 @@ class _Tables:
         kind = type(matcher)
         if kind is UnionMatcher:
             a, b = self.bounds(matcher.a), self.bounds(matcher.b)
-            if a is None or b is None:
-                return None
-            both = {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
-            return a | b | both
+            return None if a is None or b is None else _union(a, b)
         if isinstance(matcher, NullMatcherClass):
             return {}
         if isinstance(matcher, SpanNear.SpanNearMatcher) and _counted(matcher.a, matcher.b):
@@ -220,6 +215,13 @@ class _Tables:
             finder = SpanFinder(query, matcher.reader, matcher.full_words, missing)
             known.update((doc, finder.find(doc)[0]) for doc in missing)
         return known
+
+
+def _union(a: Table, b: Table) -> Table:
+    """`UnionMatcher`'s scores of its two children's: each document's, the two summed where
+    both match."""
+    both = {doc: a[doc] + b[doc] for doc in a.keys() & b.keys()}
+    return a | b | both
 
 
 def _counted(*matchers) -> bool:

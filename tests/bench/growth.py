@@ -43,7 +43,6 @@ import json
 import statistics
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 # Appended: tests/test_bench.py imports this module, and tests/bench has a history.py of
@@ -53,11 +52,10 @@ sys.path.append(str(Path(__file__).resolve().parent))
 import bench  # noqa: E402
 from whoosh.query import Term  # noqa: E402
 
-from searchkit import Index  # noqa: E402
+from searchkit import Index, searching  # noqa: E402
 from searchkit import query as query_module  # noqa: E402
 from searchkit.codec import read_documents  # noqa: E402
-from searchkit.matching import Contains, forget_counts, in_nearly_every_post  # noqa: E402
-from searchkit.searching import collect  # noqa: E402
+from searchkit.matching import Contains, forget_counts  # noqa: E402
 
 PARTS = ("plan", "exact", "synonym", "relaxed")
 
@@ -135,9 +133,7 @@ def least_work(index: Index, text: str) -> int:
 def search_plan(index: Index, text: str) -> query_module.QueryPlan:
     """The plan `searching.search` makes for `text` (default options)."""
     searcher, vocab = index.searcher(), index._loaded_vocabulary()  # private: a bench's view
-    everywhere = partial(in_nearly_every_post, searcher, vocab)
-    parsed = query_module.parse(text)
-    return query_module.build(parsed, vocab, index.analyzer, False, index.synonyms(), everywhere)
+    return searching._plan(index, searcher, vocab, query_module.parse(text), False, True)
 
 
 def tier_runs(path: Path, queries: list[str], rounds: int) -> dict[str, list[float]]:
@@ -168,7 +164,7 @@ def timed_parts(index: Index, text: str) -> dict[str, tuple[float, int]]:
         tier, found = getattr(plan, part), set()
         started = time.thread_time()
         if tier is not None:
-            found = collect(searcher, tier, 10, mask=seen).docs()
+            found = searching.collect(searcher, tier, 10, mask=seen).docs()
             seen |= found
         parts[part] = (time.thread_time() - started, len(found))
     forget_counts(searcher)
