@@ -23,7 +23,7 @@ from whoosh import scoring
 from whoosh.index import clean_files
 from whoosh.query import Term
 
-from . import documents, ingest, searching, storage
+from . import documents, gcpause, ingest, searching, storage
 from .analysis import ANALYZER_VERSION, Analyzer, read_userdict
 from .codec import finish_writer, live_toc, open_writer
 from .documents import Document, LoadProblem
@@ -685,7 +685,7 @@ class Index:
         text = self._meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
-        with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
+        with storage.lock(self.path), storage.disk_full_is_an_error(self.path), gcpause.paused():
             sources = [str(root.absolute()) for root in roots]
             generation = storage.new_generation(self.path, text, sources)
             try:
@@ -768,7 +768,7 @@ class Index:
     def _writing(self) -> Iterator[tuple]:
         """A Whoosh writer on the live generation, under the index lock; commits on success.
         Whatever fails, the live TOC and the files it names are left as they were."""
-        with storage.lock(self.path), storage.disk_full_is_an_error(self.path):
+        with storage.lock(self.path), storage.disk_full_is_an_error(self.path), gcpause.paused():
             self._current_searcher()
             # What killed writers left: a rebuild's generation, temporary files.
             storage.remove_old_generations(self.path, self._generation)
