@@ -137,6 +137,17 @@ def test_the_mixed_set_is_every_keyword_and_as_many_headlines_each_timed_once():
     assert warm["a"] == [5.0, 6.0, 50.0, 60.0] and len(warm["b"]) == 4
 
 
+def test_first_runs_of_several_rounds_are_each_querys_median_and_warm_runs_the_first_rounds():
+    rounds = [
+        ({"a": [1.0, 9.0], "b": [2.0, 2.0]}, {"a": [0.5], "b": [0.6]}),
+        ({"a": [3.0, 7.0], "b": [4.0, 1.0]}, {"a": [], "b": []}),
+        ({"a": [2.0, 8.0], "b": [3.0, 3.0]}, {"a": [], "b": []}),
+    ]
+    first, warm = bench.median_first_runs(rounds)
+    assert first == {"a": [2.0, 8.0], "b": [3.0, 2.0]}
+    assert warm == {"a": [0.5], "b": [0.6]}
+
+
 def test_a_figure_not_measured_is_a_dash_not_a_verdict():
     under = lambda value, _: value < 1500  # noqa: E731
     row = bench.row("peak (MB)", None, 400.0, ",.0f", "< 1,500 MB", under, ratio=False)

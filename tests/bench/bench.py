@@ -53,18 +53,21 @@ How each figure is measured:
   baseline loads jieba's dictionary on its first query, searchkit its vocabulary); then
   every query is timed on its **first run** (new to both engines: searchkit has no plan for
   it in memory), the headline figure, and warm (`--keyword-rounds` passes for keywords, one
-  for the others). The engines take turns query by query in alternating order, so load
-  from other processes hits both alike. searchkit's time includes building its `Hit`s
-  (stored fields) and its exact total; the baseline's is parsing plus Whoosh's top 10 and
-  reading their ids. A `Hit` makes its snippet and marks when they are first read, so a
-  third engine, interleaved with the two, also reads those: the "snippets read too" rows.
-  Kinds: keyword (the public finance terms), natural-language (the first `--nl-queries`
-  CMRC questions), headline (`--headlines` titles of the corpus, evenly spaced, as
-  questions), topic (the `--topics` pairs of words most often side by side in the corpus's
-  titles, typed together: 经济增长, 国务院常务会议; common subjects, thousands of posts
-  each), and "keyword + headline, half each": issue #15's own set (its table timed
-  "100 queries, half finance terms, half news headlines used as questions" as one list),
-  here every keyword and as many headlines, from the runs above (no query runs twice).
+  for the others). The first runs are repeated `--first-rounds` times (3), each round on
+  engines opened afresh, and each query's median counts: one pass of the 15 keywords, most
+  under a millisecond, swung their ratio by 10-15% between runs. The engines take turns
+  query by query in alternating order, so load from other processes hits both alike.
+  searchkit's time includes building its `Hit`s (stored fields) and its exact total; the
+  baseline's is parsing plus Whoosh's top 10 and reading their ids. A `Hit` makes its
+  snippet and marks when they are first read, so a third engine, interleaved with the two,
+  also reads those: the "snippets read too" rows. Kinds: keyword (the public finance terms),
+  natural-language (the first `--nl-queries` CMRC questions), headline (`--headlines` titles
+  of the corpus, evenly spaced, as questions), topic (the `--topics` pairs of words most
+  often side by side in the corpus's titles, typed together: 经济增长, 国务院常务会议;
+  common subjects, thousands of posts each), and "keyword + headline, half each": issue
+  #15's own set (its table timed "100 queries, half finance terms, half news headlines used
+  as questions" as one list), here every keyword and as many headlines, from the runs above
+  (no query runs twice).
 - where a first run's time goes: each query kind again on a freshly opened index under
   cProfile, each function's own time added up by pipeline stage (`breakdown.stage_times`);
   cProfile slows Python more than C, so the shares matter, not the milliseconds.
@@ -547,6 +550,31 @@ def latencies(
     return first, warm
 
 
+def open_engines(folders: dict[str, Path], names: list[str]) -> dict:
+    """The engines, freshly opened, each after one throwaway query: once a process (or an
+    opened index), not a query's cost: the baseline's jieba dictionary (~1 s), searchkit's
+    searcher and vocabulary. "First run" below means a query new to them."""
+    engines = {"searchkit": SearchkitEngine(folders["searchkit"])}
+    engines["snippets"] = SearchkitEngine(folders["searchkit"], snippets=True)
+    for name in names[1:]:
+        engines[name] = OTHER_ENGINES[name](folders[name])
+    for engine in engines.values():
+        engine.search("今天的新闻联播")
+    return engines
+
+
+def median_first_runs(rounds: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """`latencies` of several rounds, each on freshly opened engines, as one: each query's
+    median first run over the rounds (one pass of sub-millisecond keywords swung the
+    ratio by 10-15% from run to run), and the warm runs of the first round."""
+    firsts = [first for first, _ in rounds]
+    first = {
+        name: [statistics.median(times) for times in zip(*(f[name] for f in firsts), strict=True)]
+        for name in firsts[0]
+    }
+    return first, rounds[0][1]
+
+
 def mixed(keyword: tuple[dict, dict], headline: tuple[dict, dict]) -> tuple[dict, dict]:
     """The issue's own query set, as (first runs, warm runs): half keywords, half headlines
     as questions (every keyword, and as many headlines), from the runs already timed; the
@@ -666,20 +694,22 @@ def measure(spec: str, limit: int | None, options: argparse.Namespace, work: Pat
             figures[name] = {"build": run_build(name, spec, limit, folders[name])}
     print(f"bench: bytes by part ({len(records)} documents)", file=sys.stderr)
     figures["parts"] = breakdown.index_parts(folders["searchkit"])
-    engines = {"searchkit": SearchkitEngine(folders["searchkit"])}
-    engines["snippets"] = SearchkitEngine(folders["searchkit"], snippets=True)
-    for name in names[1:]:
-        engines[name] = OTHER_ENGINES[name](folders[name])
     print(f"bench: exact recall and queries ({len(records)} documents)", file=sys.stderr)
     queries = query_sets(records, options)
-    for engine in engines.values():
-        # Once a process, not a query's cost: the baseline's jieba dictionary (~1 s),
-        # searchkit's searcher and vocabulary. "First run" below means a query new to it.
-        engine.search("今天的新闻联播")
-    timed = {
-        kind: latencies(engines, texts, options.keyword_rounds if kind == "keyword" else 1)
-        for kind, texts in queries.items()
-    }
+    rounds, engines = [], {}
+    for number in range(max(options.first_rounds, 1)):
+        for engine in engines.values():  # the last round's stay open for the recall below
+            engine.close()
+        engines = open_engines(folders, names)
+        passes = {"keyword": options.keyword_rounds} if not number else {}  # warm: round 1's
+        rounds.append(
+            {
+                kind: latencies(engines, texts, passes.get(kind, 0 if number else 1))
+                for kind, texts in queries.items()
+            }
+        )
+    figures["first_rounds"] = len(rounds)
+    timed = {kind: median_first_runs([timed[kind] for timed in rounds]) for kind in queries}
     timed["mixed"] = mixed(timed["keyword"], timed["headline"])
     for name, engine in engines.items():
         figures.setdefault(name, {})
@@ -920,7 +950,8 @@ def describe(figures: dict) -> str:
     return (
         f"### {figures['corpus']}: {figures['documents']:,} documents, "
         f"{figures['text_bytes'] / MB:.1f} MB of text\n\n"
-        f"Queries, each timed on its first run and warm: keyword "
+        f"Queries, each timed on its first run (its median of {figures.get('first_rounds', 1)} "
+        f"rounds, engines opened afresh for each) and warm: keyword "
         f"{ours['keyword_first']['n']} (public finance terms; warm × rounds), natural-language "
         f"{ours['natural_first']['n']} CMRC questions, {ours['headline_first']['n']} headlines "
         f"of the corpus as questions{f' ({errors} raised QueryError)' if errors else ''}. "
@@ -1035,6 +1066,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--nl-queries", type=int, default=300, metavar="N")
     parser.add_argument("--keyword-rounds", type=int, default=20, metavar="N")
+    parser.add_argument(
+        "--first-rounds", type=int, default=3, metavar="N", help="first runs: median of N rounds"
+    )
     parser.add_argument("--headlines", type=int, default=50, metavar="N")
     parser.add_argument("--topics", type=int, default=40, metavar="N")
     parser.add_argument("--cold-runs", type=int, default=5, metavar="N")
