@@ -4,9 +4,10 @@ A write's posting pool (`codec.TermPool`) holds hundreds of thousands of arrays 
 which the collector tracks, and a write makes almost no reference cycles, so every full
 collection walks them for nothing: in a build of the 19,547 news articles the writing
 process held ~800,000 tracked objects, and 15 full collections took 3.1 s of its 22 s
-(a build of 8,000 found 651 objects in cycles in all). Paused, the build took 22–24 s of
-wall time instead of 25–29 s (three runs each, docs/speed.md). The few cycles are collected
-after the write.
+(a build of 8,000 found 651 objects in cycles in all). Paused, the build of the 19,547
+took 8–20% less wall time in three alternating trials (31.8–35.7 s → 28.3–32.4 s; the
+writing process's CPU 26–30 → 22–26 s; docs/speed.md). The analysis workers, forked in the
+block, inherit the pause. The few cycles are collected after the write.
 
 Searches are not paused: their young collections walk big lists of postings too (~4% of a
 question's time), but a paused search leaves its collection to the next one, a keyword's
