@@ -466,7 +466,7 @@ class _TermsReader(base.TermsReader):
         return self.joins
 
     def close(self):
-        self._records = {}
+        self.forget_records()
         if self.joins is not None:
             self.joins.release()
         self._table.release()

@@ -685,7 +685,7 @@ class Index:
         text = self._meta.get("userdict") if userdict is None else read_userdict(userdict)
         analyzer = Analyzer(text)
         report = UpdateReport()
-        with storage.lock(self.path), storage.disk_full_is_an_error(self.path), gcpause.paused():
+        with _write_session(self.path):
             sources = [str(root.absolute()) for root in roots]
             generation = storage.new_generation(self.path, text, sources)
             try:
@@ -768,7 +768,7 @@ class Index:
     def _writing(self) -> Iterator[tuple]:
         """A Whoosh writer on the live generation, under the index lock; commits on success.
         Whatever fails, the live TOC and the files it names are left as they were."""
-        with storage.lock(self.path), storage.disk_full_is_an_error(self.path), gcpause.paused():
+        with _write_session(self.path):
             self._current_searcher()
             # What killed writers left: a rebuild's generation, temporary files.
             storage.remove_old_generations(self.path, self._generation)
@@ -794,6 +794,15 @@ class Index:
                 _abandon(writer, self._whoosh)
                 raise IndexDamagedError(self.path, f"{type(error).__name__}: {error}") from error
         self._vocab = None
+
+
+@contextmanager
+def _write_session(path: Path) -> Iterator[None]:
+    """What every write to the index at `path` runs under (`Index._writing`, `rebuild`): the
+    index lock, a full disk as `DiskFullError`, and no cyclic garbage collection
+    (`gcpause`)."""
+    with storage.lock(path), storage.disk_full_is_an_error(path), gcpause.paused():
+        yield
 
 
 @contextmanager
